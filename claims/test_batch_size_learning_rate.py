@@ -1,0 +1,86 @@
+"""C3 and Table VI — Section IV-D, Fig. 7: larger batches and smaller learning rates recover LMC.
+
+Full tier: every cell of Table VI, and the ResNet10/22 MNIST grid of Fig. 7 over B and lr.
+Smoke tier: the same directions for MLP L3 (the paper: "this trend is observed for wide, deep MLPs")
+on the bundled MNIST sample.
+"""
+
+import pytest
+
+from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
+from lmc_bench.paper_tables import TABLE_VI, verdict_of
+
+TABLE_VI_ROWS = [
+    ClaimRow("C3", "Table VI: barrier and Δ per model, learning rate and batch size", "IV-D, Table VI", "full",
+             (paper_setting(f"{r.model}, {r.dataset}, lr {r.lr:g}, B={batch}" + (", different noise" if r.noise == "different" else ""),
+                            paper_spec(r.model, r.dataset, r.lr, batch, noise=r.noise, normalization=r.normalization),
+                            {"barrier": cell[0], "delta": cell[1]}),),
+             f"{verdict_of(cell[1][0])} (paper Δ = {cell[1][0]} pp)")
+    for r in TABLE_VI
+    for batch, cell in ((32, r.b32), (1024, r.b1024))
+    if cell is not None
+]
+
+
+@pytest.mark.parametrize("row", TABLE_VI_ROWS, ids=lambda r: r.id)
+def test_table_vi_verdict(row, claim):
+    claim.expect_verdict(claim.measure(row.settings[0]), row.expectation.split()[0])
+
+
+GRID_BATCHES = (32, 256, 1024)
+GRID_LRS = (1e-3, 1e-4)
+
+
+def _grid_setting(model: str, lr: float, batch: int):
+    return paper_setting(f"{model}, mnist, lr {lr:g}, B={batch}", paper_spec(model, "mnist", lr, batch))
+
+
+C3_TITLE = "Larger batch or smaller learning rate recovers LMC; deeper ResNets are less stable"
+C3_FULL = [
+    *(ClaimRow("C3", C3_TITLE, "IV-D, Fig. 7", "full", tuple(_grid_setting(model, lr, b) for b in GRID_BATCHES),
+               f"mean barrier at B={GRID_BATCHES[-1]} below that at B={GRID_BATCHES[0]} (lr {lr:g})")
+      for model in ("resnet10", "resnet22") for lr in GRID_LRS),
+    *(ClaimRow("C3", C3_TITLE, "IV-D, Fig. 7", "full", tuple(_grid_setting(model, lr, b) for lr in GRID_LRS),
+               f"mean barrier at lr {GRID_LRS[-1]:g} below that at lr {GRID_LRS[0]:g} (B={b})")
+      for model in ("resnet10", "resnet22") for b in GRID_BATCHES),
+    ClaimRow("C3", C3_TITLE, "IV-D, Fig. 7", "full",
+             tuple(_grid_setting(model, 1e-3, 1024) for model in ("resnet10", "resnet22")),
+             "mean barrier of ResNet22 above that of ResNet10 (lr 1e-3, B=1024; paper 2.33 vs 0.04)"),
+]
+
+SMOKE_L3 = "mlp_l3"
+C3_SMOKE_LR = ClaimRow(
+    "C3", C3_TITLE, "IV-D", "smoke",
+    (smoke_setting(f"{SMOKE_L3}, bundled MNIST, lr 1.5e-2, B=32", paper_spec(SMOKE_L3, "mnist_bundled", 1.5e-2, 32), ("mnist", 1e-3, 32)),
+     smoke_setting(f"{SMOKE_L3}, bundled MNIST, lr 1e-3, B=32", paper_spec(SMOKE_L3, "mnist_bundled", 1e-3, 32), ("mnist", 1e-4, 32))),
+    "barrier falls as lr falls at B=32, on every seed",
+    analogue="N = 2,000 per subset; lr 1.5e-2 matches the paper's g at lr 1e-3, lr 1e-3 its g at lr 1e-4 (approximately)")
+C3_SMOKE_BATCH = ClaimRow(
+    "C3", C3_TITLE, "IV-D", "smoke",
+    (smoke_setting(f"{SMOKE_L3}, bundled MNIST, lr 1.5e-2, B=32", paper_spec(SMOKE_L3, "mnist_bundled", 1.5e-2, 32), ("mnist", 1e-3, 32)),
+     smoke_setting(f"{SMOKE_L3}, bundled MNIST, lr 1.5e-2, B=256", paper_spec(SMOKE_L3, "mnist_bundled", 1.5e-2, 256), ("mnist", 1e-3, 1024))),
+    "mean barrier falls as B grows at fixed lr 1.5e-2",
+    analogue="N = 2,000 per subset; B=256 is the largest batch that still gives 8 steps per epoch")
+SMOKE_BATCH_FINDING = (
+    "not reproduced at smoke scale: at lr 1.5e-2 the MLP L3 barrier does not fall from B=32 to B=256 "
+    "(both pairs unstable on every seed)"
+)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [*C3_FULL, C3_SMOKE_LR, pytest.param(C3_SMOKE_BATCH, marks=pytest.mark.xfail(reason=SMOKE_BATCH_FINDING, strict=True))],
+    ids=lambda r: f"{r.tier}-{r.expectation[:60]}",
+)
+def test_c3_barrier_falls(row, claim):
+    measurements = [claim.measure(s) for s in row.settings]
+    first, last = measurements[0], measurements[-1]
+    if "ResNet22 above" in row.expectation:
+        claim.check(row.expectation, last.mean("barrier") > first.mean("barrier"),
+                    f"{first.describe('barrier')}; {last.describe('barrier')}")
+    elif row.tier == "smoke" and "every seed" in row.expectation:
+        claim.check(row.expectation, bool((last.values("barrier") < first.values("barrier")).all()),
+                    f"{first.describe('barrier')}; {last.describe('barrier')}")
+    else:
+        claim.check(row.expectation, last.mean("barrier") < first.mean("barrier"),
+                    f"{first.describe('barrier')}; {last.describe('barrier')}")

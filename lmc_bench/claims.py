@@ -1,0 +1,262 @@
+"""Claims of the paper as data: what each claim test measures, the paper's numbers, the verdict rule.
+
+A :class:`ClaimRow` is one parameter of a claim test (usually one row of a paper table). It holds
+one or more :class:`Setting` s (a run configuration trained over all seeds) with the paper's
+mean ± std. The :class:`ClaimRecorder` handed to the test trains or reads the runs and writes down
+paper vs measured numbers; the pytest plugin stores them with the test's status for the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import PAPER_SEEDS, DataSpec, EvalSpec, RunSpec, TrainSpec
+from .data.loading import BUNDLED
+from .metrics import is_stable, noise_scale
+
+STABLE_THRESHOLD_PP = -5.0
+"""Δ at or above −5 percentage points counts as stable (LMC): the dashed line of Fig. 4."""
+
+PAPER_SUBSET_SIZE = {"mnist": 29_997, "fashion_mnist": 29_997, "cifar10": 25_000}
+"""Training-subset sizes of the paper's 50/50 split (Appendix C)."""
+
+SUMMARY_METRICS = ("barrier", "delta", "barrier_frankle", "delta_midpoint", "angle", "manhattan",
+                   "final_train_loss", "noise_scale")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration, trained for every seed of the tier; ``paper`` maps a metric to the
+    paper's (mean, std), e.g. ``{"barrier": (2.35, 1.97), "delta": (-17.82, 7.91)}``."""
+
+    label: str
+    spec: RunSpec
+    paper: dict = field(default_factory=dict, hash=False, compare=False)
+    paper_config: str = ""
+    """For a scaled analogue: the paper's configuration it stands for, e.g. "MNIST, B=32, lr 1e-3"."""
+    paper_noise_scale: float | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ClaimRow:
+    claim: str
+    title: str
+    section: str
+    tier: str
+    settings: tuple[Setting, ...]
+    expectation: str
+    """What the test asserts, in words."""
+    analogue: str = ""
+    """Non-empty for smoke rows: how the analogue is scaled from the paper's configuration."""
+
+    @property
+    def id(self) -> str:
+        return self.settings[0].label if len(self.settings) == 1 else self.expectation
+
+    def datasets(self) -> set[str]:
+        return {s.spec.data.dataset for s in self.settings}
+
+
+def paper_noise_scale(dataset: str, lr: float, batch_size: int) -> float:
+    """g = ε(N/B − 1) of a paper configuration (N = the paper's 50/50 subset size)."""
+    return noise_scale(lr, PAPER_SUBSET_SIZE[dataset], batch_size)
+
+
+@dataclass
+class Measurement:
+    """All seeds of one setting: the stored records and per-metric arrays."""
+
+    setting: Setting
+    records: list[dict]
+
+    def values(self, metric: str) -> np.ndarray:
+        return np.array([r["metrics"][metric] for r in self.records], dtype=float)
+
+    def mean(self, metric: str) -> float:
+        return float(self.values(metric).mean())
+
+    def std(self, metric: str) -> float:
+        """Sample standard deviation over seeds (ddof = 1, 0 for a single seed)."""
+        v = self.values(metric)
+        return float(v.std(ddof=1)) if len(v) > 1 else 0.0
+
+    def summary(self) -> dict:
+        return {
+            "label": self.setting.label,
+            "spec": {**self.setting.spec.to_dict(), "seed": None},
+            "seeds": [r["spec"]["seed"] for r in self.records],
+            "hashes": [r["hash"] for r in self.records],
+            "paper": {k: list(v) for k, v in self.setting.paper.items()},
+            "paper_config": self.setting.paper_config,
+            "paper_noise_scale": self.setting.paper_noise_scale,
+            "measured": {m: [self.mean(m), self.std(m)] for m in SUMMARY_METRICS},
+            "per_seed": {m: self.values(m).tolist() for m in SUMMARY_METRICS},
+        }
+
+    def describe(self, metric: str) -> str:
+        return f"{self.setting.label}: {metric} {self.mean(metric):.3g} ± {self.std(metric):.2g} (per seed {np.round(self.values(metric), 3).tolist()})"
+
+
+@dataclass
+class ClaimContext:
+    """Session-wide options of the claim suite."""
+
+    tier: str
+    gpu: bool
+    data_root: str | None
+    store: object
+    engine: str | None = None
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        return PAPER_SEEDS
+
+    @property
+    def device(self) -> str:
+        return "cuda" if self.gpu else "cpu"
+
+    def missing_requirements(self, row: ClaimRow) -> str:
+        """Why ``row`` cannot run in this session ("" when it can)."""
+        if row.tier == "full" and self.tier != "full":
+            return "full-tier claim: run with --tier full --gpu --data-root DIR"
+        if row.tier == "full" and not self.gpu:
+            return "full-tier claim needs a CUDA GPU: pass --gpu on a machine with one"
+        if self.gpu:
+            import torch
+
+            if not torch.cuda.is_available():
+                return "--gpu given but torch sees no CUDA device"
+        for dataset in sorted(row.datasets() - set(BUNDLED)):
+            problem = dataset_problem(dataset, self.data_root)
+            if problem:
+                return problem
+        return ""
+
+    def recorder(self, row: ClaimRow) -> "ClaimRecorder":
+        return ClaimRecorder(self, row)
+
+
+def dataset_problem(dataset: str, data_root: str | None) -> str:
+    """"" when ``dataset`` can be read under ``data_root``, else the reason (naming the layouts)."""
+    from .data import roots
+
+    try:
+        if dataset == "cifar10":
+            roots.resolve_cifar10_folder(data_root)
+        else:
+            roots.resolve_idx_folder(dataset, data_root)
+    except FileNotFoundError as err:
+        return " ".join(line.strip() for line in str(err).splitlines())
+    return ""
+
+
+class ClaimRecorder:
+    """Handed to a claim test as the ``claim`` fixture."""
+
+    def __init__(self, context: ClaimContext, row: ClaimRow):
+        self.context = context
+        self.row = row
+        self.outcome: dict = {"settings": [], "checks": [], "extra": {}}
+
+    def specs(self, setting: Setting) -> list[RunSpec]:
+        engine = self.context.engine or setting.spec.engine
+        return [setting.spec.replace(seed=s, engine=engine) for s in self.context.seeds]
+
+    def measure(self, setting: Setting) -> Measurement:
+        from .experiment import run_experiments
+
+        records = run_experiments(self.specs(setting), self.context.store, self.context.device, self.context.data_root)
+        measurement = Measurement(setting, records)
+        self.outcome["settings"].append(measurement.summary())
+        return measurement
+
+    def check(self, description: str, passed: bool, detail: str) -> None:
+        """Record one assertion of the claim and raise AssertionError when it fails."""
+        self.outcome["checks"].append({"description": description, "passed": bool(passed), "detail": detail})
+        assert passed, f"{description}: {detail}"
+
+    def expect_verdict(self, measurement: Measurement, expected: str) -> None:
+        """The paper's verdict: "stable" (Δ ≥ −5 pp) or "unstable". Full tier: on the mean over
+        seeds, as the paper reports it. Smoke tier: on every seed."""
+        deltas = measurement.values("delta")
+        verdicts = ["stable" if is_stable(d, STABLE_THRESHOLD_PP) else "unstable" for d in deltas]
+        if self.row.tier == "full":
+            observed = "stable" if is_stable(float(deltas.mean()), STABLE_THRESHOLD_PP) else "unstable"
+            passed = observed == expected
+        else:
+            observed = verdicts[0] if len(set(verdicts)) == 1 else "mixed"
+            passed = all(v == expected for v in verdicts)
+        self.outcome["extra"].setdefault("verdicts", {})[measurement.setting.label] = {"expected": expected, "observed": observed}
+        self.check(f"{measurement.setting.label} is {expected}", passed,
+                   f"observed {observed}; {measurement.describe('delta')}; {measurement.describe('barrier')}")
+
+    def note(self, key: str, value) -> None:
+        self.outcome["extra"][key] = value
+
+
+def outcome_key(nodeid: str) -> str:
+    """File-name-safe key of a claim test's outcome."""
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1])[:80]
+    return f"{readable}-{hashlib.sha256(nodeid.encode()).hexdigest()[:8]}"
+
+
+def outcome_record(row: ClaimRow, report, outcome: dict, wall_seconds: float) -> dict:
+    """What the report needs about one claim test."""
+    if hasattr(report, "wasxfail"):
+        status = "not reproduced" if report.skipped else "xpassed"
+        reason = report.wasxfail
+    elif report.skipped:
+        status = "skipped"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+    elif report.failed:
+        status = "failed"
+        reason = str(report.longrepr.reprcrash.message) if hasattr(report.longrepr, "reprcrash") else str(report.longrepr)
+    else:
+        status, reason = "passed", ""
+    return {
+        "nodeid": report.nodeid,
+        "claim": row.claim,
+        "row": row.id,
+        "title": row.title,
+        "section": row.section,
+        "tier": row.tier,
+        "analogue": row.analogue,
+        "expectation": row.expectation,
+        "status": status,
+        "reason": reason,
+        "wall_seconds": wall_seconds if math.isfinite(wall_seconds) else None,
+        **outcome,
+    }
+
+
+SMOKE_DATASET = "mnist_bundled"
+
+
+def paper_spec(model: str, dataset: str, lr: float, batch_size: int, *, shift: str = "covariate",
+               noise: str = "same", normalization: str = "centered", **eval_options) -> RunSpec:
+    """A run of the paper's protocol; CIFAR-10 training uses random horizontal flips (Appendix C)."""
+    return RunSpec(
+        model=model,
+        data=DataSpec(dataset=dataset, shift=shift, normalization=normalization, flip=dataset == "cifar10"),
+        train=TrainSpec(lr=lr, batch_size=batch_size, noise=noise),
+        eval=EvalSpec(**eval_options),
+    )
+
+
+def paper_setting(label: str, spec: RunSpec, paper: dict | None = None) -> Setting:
+    """A full-tier setting: the paper's own configuration."""
+    g = paper_noise_scale(spec.data.dataset, spec.train.lr, spec.train.batch_size) if spec.data.dataset in PAPER_SUBSET_SIZE else None
+    return Setting(label, spec, paper or {}, paper_config="as in the paper", paper_noise_scale=g)
+
+
+def smoke_setting(label: str, spec: RunSpec, paper_config: tuple[str, float, int], paper: dict | None = None) -> Setting:
+    """A smoke-tier analogue of the paper configuration ``(dataset, lr, batch size)``."""
+    dataset, lr, batch_size = paper_config
+    return Setting(label, spec, paper or {}, paper_config=f"{dataset}, lr {lr:g}, B={batch_size}",
+                   paper_noise_scale=paper_noise_scale(dataset, lr, batch_size))

@@ -1,0 +1,145 @@
+"""Run descriptions: frozen dataclasses whose canonical JSON names a run in the results store.
+
+A :class:`RunSpec` is everything that determines what one experiment computes (protocol of
+CLAIMS.md: split, init, pair training, interpolation). Its :func:`spec_hash` is the key under which
+the store keeps the result, so the same run is never trained twice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+"""Bumped whenever a change alters what an unchanged spec computes (invalidates stored runs)."""
+
+PAPER_SEEDS = (1, 20, 100, 500, 1500)
+"""Initialisation seeds of the paper (Appendix C)."""
+
+DEFAULT_LAMBDAS = tuple(round(i / 10, 1) for i in range(11))
+"""Default interpolation grid: 0, 0.1, ..., 1 (the paper does not state one; CLAIMS.md)."""
+
+SHIFTS = ("covariate", "label_imbalance", "none")
+NOISES = ("same", "different")
+NORMALIZATIONS = ("centered", "unit")
+INITS = ("shared", "independent")
+BN_MODES = ("interpolate", "recompute")
+ENGINES = ("naive", "fast")
+
+
+def _check(value, allowed, what):
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(map(repr, allowed))}")
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Which data and which shift (Table II).
+
+    ``shift``: "covariate" = class-aligned 50/50 split; "label_imbalance" = x/(100-x) split with
+    ``imbalance_x``; "none" = both copies train on subset 1 of the 50/50 split (Fig. 6).
+    ``normalization``: "centered" (per-channel training mean/std) or "unit" (x/255, "[0,1]").
+    ``flip``: random horizontal flip of training images (CIFAR-10 in the paper).
+    """
+
+    dataset: str = "mnist_bundled"
+    shift: str = "covariate"
+    imbalance_x: int = 20
+    normalization: str = "centered"
+    flip: bool = False
+
+    def __post_init__(self):
+        _check(self.shift, SHIFTS, "shift")
+        _check(self.normalization, NORMALIZATIONS, "normalization")
+        if not 0 < self.imbalance_x < 100:
+            raise ValueError(f"imbalance_x must lie in (0, 100), got {self.imbalance_x}")
+
+
+@dataclass(frozen=True)
+class TrainSpec:
+    """How each copy is trained (Section III, Appendix B): Adam, constant lr, NLL or BCE."""
+
+    lr: float = 1e-3
+    batch_size: int = 32
+    epochs: int = 20
+    noise: str = "same"
+    init: str = "shared"
+
+    def __post_init__(self):
+        _check(self.noise, NOISES, "SGD noise")
+        _check(self.init, INITS, "init")
+        if self.batch_size < 1 or self.epochs < 1 or not self.lr > 0:
+            raise ValueError(f"batch_size, epochs and lr must be positive, got {self}")
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    """Interpolation grid and BatchNorm handling along the path (CLAIMS.md defaults)."""
+
+    lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
+    bn_mode: str = "interpolate"
+    on_train: bool = False
+
+    def __post_init__(self):
+        _check(self.bn_mode, BN_MODES, "BatchNorm mode")
+        lambdas = tuple(float(x) for x in self.lambdas)
+        object.__setattr__(self, "lambdas", lambdas)
+        if len(lambdas) < 3 or list(lambdas) != sorted(lambdas) or not {0.0, 0.5, 1.0} <= set(lambdas):
+            raise ValueError(f"lambdas must be increasing and contain 0, 0.5 and 1, got {lambdas}")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One experiment: two copies of one initialised network trained on two subsets, then
+    interpolated. ``engine`` chooses the trainer ("fast" stacks models; "naive" is the reference)."""
+
+    model: str
+    data: DataSpec = field(default_factory=DataSpec)
+    train: TrainSpec = field(default_factory=TrainSpec)
+    eval: EvalSpec = field(default_factory=EvalSpec)
+    seed: int = 1
+    engine: str = "naive"
+
+    def __post_init__(self):
+        _check(self.engine, ENGINES, "engine")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunSpec":
+        return cls(
+            model=d["model"],
+            data=DataSpec(**d["data"]),
+            train=TrainSpec(**d["train"]),
+            eval=EvalSpec(**{**d["eval"], "lambdas": tuple(d["eval"]["lambdas"])}),
+            seed=d["seed"],
+            engine=d["engine"],
+        )
+
+    def replace(self, **changes) -> "RunSpec":
+        """Copy with changes; nested fields by ``"train.lr"`` style keys."""
+        nested: dict[str, dict] = {}
+        top = {}
+        for key, value in changes.items():
+            if "." in key:
+                part, name = key.split(".", 1)
+                nested.setdefault(part, {})[name] = value
+            else:
+                top[key] = value
+        for part, values in nested.items():
+            top[part] = dataclasses.replace(getattr(self, part), **values)
+        return dataclasses.replace(self, **top)
+
+
+def canonical_json(spec: RunSpec) -> str:
+    """Key-sorted, whitespace-free JSON of the spec plus the schema version."""
+    payload = {"schema": SCHEMA_VERSION, **spec.to_dict()}
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def spec_hash(spec: RunSpec) -> str:
+    """Content hash naming the run in the store (first 16 hex digits of SHA-256)."""
+    return hashlib.sha256(canonical_json(spec).encode()).hexdigest()[:16]

@@ -1,0 +1,150 @@
+"""One experiment of the protocol (CLAIMS.md): train a pair, interpolate, measure, store.
+
+``run_experiments`` is the single entry the CLI, the claim tests and the report use: it returns
+each spec's record from the store, training only what is missing (once across processes).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Sequence
+
+import torch
+
+from . import metrics
+from .config import RunSpec
+from .data.prepare import PreparedData, prepare_data
+from .interpolate import has_batch_norm, interpolate_state, recompute_batch_norm
+from .models import build_model
+from .progress import progress_bar
+from .store import ResultsStore
+from .train import evaluate, train_pair_naive
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """Trainable parameters only (Appendix D: weights and biases, no BatchNorm statistics)."""
+    return {name: p.detach().cpu() for name, p in model.named_parameters()}
+
+
+def evaluate_path(spec: RunSpec, state_a, state_b, data: PreparedData, device) -> tuple[dict, torch.Tensor]:
+    """Loss and accuracy of every Θ(λ) on the test set (and the training subsets when asked),
+    plus the test log-probabilities of all λ points (L x N x C)."""
+    model = build_model(spec.model, spec.data.dataset).to(device)
+    recompute = spec.eval.bn_mode == "recompute" and has_batch_norm(model)
+    union_x = data.train_x[torch.cat([data.subset_a, data.subset_b]).unique()] if recompute else None
+    path: dict[str, list[float]] = {"lambdas": list(spec.eval.lambdas), "test_loss": [], "test_acc": []}
+    if spec.eval.on_train:
+        for key in ("train_a_loss", "train_a_acc", "train_b_loss", "train_b_acc"):
+            path[key] = []
+    all_log_probs = []
+    for lam in spec.eval.lambdas:
+        model.load_state_dict(interpolate_state(state_a, state_b, lam))
+        if recompute:
+            recompute_batch_norm(model, union_x, device)
+        loss, acc, log_probs = evaluate(model, data.test_x, data.test_y, device)
+        path["test_loss"].append(loss)
+        path["test_acc"].append(acc)
+        all_log_probs.append(log_probs)
+        if spec.eval.on_train:
+            for copy_index, name in ((0, "train_a"), (1, "train_b")):
+                x, y = data.subset(copy_index)
+                loss, acc, _ = evaluate(model, x, y, device)
+                path[f"{name}_loss"].append(loss)
+                path[f"{name}_acc"].append(acc)
+    return path, torch.stack(all_log_probs)
+
+
+def path_metrics(path: dict, prefix: str = "test") -> dict:
+    """Barrier variants and Δ (percentage points) of one evaluated path (Eq. 1, Eq. 2, Section IV-A)."""
+    losses, accs, lambdas = path[f"{prefix}_loss"], path[f"{prefix}_acc"], path["lambdas"]
+    barrier, index = metrics.barrier_local_minima(losses, lambdas)
+    return {
+        "barrier": barrier,
+        "lambda_star": lambdas[index],
+        "delta": metrics.accuracy_difference(accs, index),
+        "barrier_frankle": metrics.barrier_frankle(losses),
+        "barrier_linear": metrics.barrier_linear(losses, lambdas),
+        "barrier_normalized": metrics.barrier_normalized(losses, [a / 100 for a in accs]),
+        "delta_midpoint": metrics.accuracy_difference(accs, lambdas.index(0.5)),
+    }
+
+
+def similarity_metrics(initial, params_a, params_b, shared_init: bool) -> dict:
+    """Appendix D similarities of the trained copies, and of their displacements from Θ0."""
+    out = {
+        "cosine": metrics.cosine_similarity(params_a, params_b),
+        "angle": metrics.angle_degrees(params_a, params_b),
+        "manhattan": metrics.manhattan_distance(params_a, params_b),
+        "squared_euclidean": metrics.squared_euclidean_distance(params_a, params_b),
+    }
+    if shared_init:
+        origin = {k: initial[k] for k in params_a}
+        out["angle_displacement"] = metrics.angle_degrees(params_a, params_b, origin=origin)
+    return out
+
+
+def run_pair(spec: RunSpec, data: PreparedData, device: torch.device, progress=None) -> tuple[dict, dict]:
+    """Train, interpolate and measure one spec with the reference engine: (record, tensors)."""
+    start = time.perf_counter()
+    initial, model_a, model_b, histories = train_pair_naive(spec, data, device, progress)
+    state_a = {k: v.detach().cpu() for k, v in model_a.state_dict().items()}
+    state_b = {k: v.detach().cpu() for k, v in model_b.state_dict().items()}
+    record = finish_record(spec, data, initial, trainable_state(model_a), trainable_state(model_b), histories, device)
+    tensors = {**{f"a.{k}": v for k, v in state_a.items()}, **{f"b.{k}": v for k, v in state_b.items()}}
+    path, log_probs = evaluate_path(spec, state_a, state_b, data, device)
+    record["path"] = path
+    record["metrics"].update(path_metrics(path))
+    if spec.eval.on_train:
+        for name in ("train_a", "train_b"):
+            record["metrics"].update({f"{name}_{k}": v for k, v in path_metrics(path, name).items()})
+    tensors["path_log_probs"] = log_probs.half() if log_probs.numel() > 5_000_000 else log_probs
+    record["wall_seconds"] = time.perf_counter() - start
+    return record, tensors
+
+
+def finish_record(spec, data, initial, params_a, params_b, histories, device) -> dict:
+    """Everything about the trained pair except the path (shared by both engines)."""
+    n_a, n_b = len(data.subset_a), len(data.subset_b)
+    history_a, history_b = histories
+    record = {
+        "engine": spec.engine,
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else platform.processor() or "cpu",
+        "torch_version": torch.__version__,
+        "subset_sizes": [n_a, n_b],
+        "test_size": len(data.test_y),
+        "history": {"a": vars(history_a), "b": vars(history_b)},
+        "metrics": {
+            "noise_scale": metrics.noise_scale(spec.train.lr, n_a, spec.train.batch_size),
+            "final_train_loss": 0.5 * (history_a.train_loss[-1] + history_b.train_loss[-1]),
+            **similarity_metrics(initial, params_a, params_b, spec.train.init == "shared"),
+        },
+    }
+    return record
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def run_experiments(
+    specs: Sequence[RunSpec],
+    store: ResultsStore,
+    device: str | torch.device | None = None,
+    data_root: str | None = None,
+    show_progress: bool = True,
+) -> list[dict]:
+    """Records of ``specs`` in order; missing runs are trained (each once, under its lock)."""
+    device = resolve_device(device)
+    records = []
+    for spec in specs:
+        def compute(spec=spec):
+            data = prepare_data(spec.data, data_root)
+            with progress_bar(total=2 * spec.train.epochs, desc=f"{spec.model} seed {spec.seed}", enabled=show_progress) as bar:
+                return run_pair(spec, data, device, bar)
+
+        records.append(store.get_or_compute(spec, compute))
+    return records

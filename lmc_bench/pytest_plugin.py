@@ -1,0 +1,105 @@
+"""pytest plugin: the options of the claim suite and the recording of claim outcomes.
+
+Options: ``--tier smoke|full``, ``--gpu``, ``--data-root``, ``--results-dir``, ``--engine``.
+Every claim test takes a :class:`lmc_bench.claims.ClaimRow` parameter named ``row``; the plugin
+writes one outcome per claim test (status, reason, paper and measured numbers) into the results
+store, where ``lmc-bench report`` finds them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from .claims import ClaimContext, ClaimRow, outcome_key, outcome_record
+from .config import ENGINES
+from .store import DEFAULT_RESULTS_DIR, ResultsStore
+
+TIERS = ("smoke", "full")
+_OUTCOME = pytest.StashKey[dict]()
+_STARTED = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("lmc-bench", "claim suite")
+    group.addoption("--tier", choices=TIERS, default="smoke",
+                    help="smoke: scaled analogues on bundled data (CPU); full: the paper's configurations")
+    group.addoption("--gpu", action="store_true", help="train on CUDA (each xdist worker pinned to one GPU)")
+    group.addoption("--data-root", default=None, help="folder holding MNIST / FashionMNIST / CIFAR-10")
+    group.addoption("--results-dir", default=DEFAULT_RESULTS_DIR, help="results store (default: %(default)s)")
+    group.addoption("--engine", choices=ENGINES, default=None, help="training engine (default: the fastest that passes its gates)")
+
+
+def pin_worker_to_gpu() -> None:
+    """Give each xdist worker one GPU, round-robin over the visible devices, before CUDA starts."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible:
+        devices = [d for d in visible.split(",") if d.strip()]
+    else:
+        import torch
+
+        devices = [str(i) for i in range(torch.cuda.device_count())]
+    if devices:
+        os.environ["CUDA_VISIBLE_DEVICES"] = devices[int(worker.removeprefix("gw")) % len(devices)]
+
+
+def pytest_configure(config):
+    if config.getoption("--gpu", default=False):
+        pin_worker_to_gpu()
+
+
+def _row(item) -> ClaimRow | None:
+    callspec = getattr(item, "callspec", None)
+    row = callspec.params.get("row") if callspec else None
+    return row if isinstance(row, ClaimRow) else None
+
+
+@pytest.fixture(scope="session")
+def claim_context(request) -> ClaimContext:
+    """Tier, device, data root and store shared by all claim tests of a session."""
+    opt = request.config.getoption
+    return ClaimContext(
+        tier=opt("--tier"),
+        gpu=opt("--gpu"),
+        data_root=opt("--data-root"),
+        store=ResultsStore(opt("--results-dir")),
+        engine=opt("--engine"),
+    )
+
+
+@pytest.fixture
+def claim(request, claim_context):
+    """The claim test's recorder: ``claim.measure(setting)`` trains (or reads) all seeds of a setting,
+    records paper vs measured numbers, and returns the measurement."""
+    row = _row(request.node)
+    if row is None:
+        raise pytest.UsageError("the 'claim' fixture needs a parameter named 'row' holding a ClaimRow")
+    skip_reason = claim_context.missing_requirements(row)
+    if skip_reason:
+        pytest.skip(skip_reason)
+    recorder = claim_context.recorder(row)
+    request.node.stash[_OUTCOME] = recorder.outcome
+    return recorder
+
+
+def pytest_runtest_setup(item):
+    item.stash[_STARTED] = time.perf_counter()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    row = _row(item)
+    if row is None:
+        return report
+    final = (report.when == "call") or (report.when == "setup" and not report.passed)
+    if final:
+        outcome = item.stash.get(_OUTCOME, {})
+        record = outcome_record(row, report, outcome, time.perf_counter() - item.stash.get(_STARTED, time.perf_counter()))
+        ResultsStore(item.config.getoption("--results-dir")).save_claim(outcome_key(item.nodeid), record)
+    return report

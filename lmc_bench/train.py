@@ -1,0 +1,126 @@
+"""Reference ("naive") engine: train the two copies one after the other, as Algorithm 1 does.
+
+One model at a time, batches from a ``torch.utils.data.DataLoader`` visiting the subset in the
+order that :func:`lmc_bench.data.order.epoch_draws` prescribes. It is the engine the fast engine
+is checked against, so it stays plain.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from .config import RunSpec
+from .data.order import EpochDraws, epoch_draws, tracked_labels
+from .data.prepare import PreparedData
+from .models import build_model
+
+EVAL_BATCH_SIZE = 1000
+
+
+def init_seed(spec: RunSpec, copy_index: int) -> int:
+    """Seed of a copy's initialisation: shared init builds B as a deep copy of A (Algorithm 1);
+    independent init (Fig. 6) builds B under ``seed + 100``."""
+    return spec.seed if (spec.train.init == "shared" or copy_index == 0) else spec.seed + 100
+
+
+def build_initial_pair(spec: RunSpec) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """Θ0 built under the run's seed, and its deep copy (or an independently seeded second net)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed(spec, 0))
+        model_a = build_model(spec.model, spec.data.dataset)
+    if spec.train.init == "shared":
+        return model_a, copy.deepcopy(model_a)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(init_seed(spec, 1))
+        return model_a, build_model(spec.model, spec.data.dataset)
+
+
+def nll_loss_sum(log_probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    return F.nll_loss(log_probs, targets, reduction="sum")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> tuple[float, float, torch.Tensor]:
+    """Mean NLL, accuracy in percent, and the log-probabilities (CPU) of ``model`` on (x, y)."""
+    model.eval()
+    outputs = []
+    for start in range(0, len(x), EVAL_BATCH_SIZE):
+        outputs.append(model(x[start : start + EVAL_BATCH_SIZE].to(device)).float().cpu())
+    log_probs = torch.cat(outputs)
+    loss = nll_loss_sum(log_probs, y).item() / len(y)
+    accuracy = 100.0 * (log_probs.argmax(1) == y).double().mean().item()
+    return loss, accuracy, log_probs
+
+
+@dataclass
+class History:
+    """Per-epoch learning curves of one copy (losses are mean NLL, accuracies percent)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    tracked_labels: dict[str, list[int]] = field(default_factory=dict)
+
+
+def apply_flips(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+    """Horizontally flip the images whose flag is set (random horizontal flip, CIFAR-10)."""
+    return torch.where(flips.view(-1, 1, 1, 1), images.flip(-1), images)
+
+
+def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, device) -> tuple[float, float]:
+    """One epoch over the subset in the drawn order; returns mean training loss and accuracy."""
+    model.train()
+    torch.manual_seed(draws.dropout_seed)
+    order = draws.permutation.tolist()
+    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, sampler=order, drop_last=False)
+    loss_sum, correct, position = 0.0, 0, 0
+    for images, labels in loader:
+        if draws.flips is not None:
+            images = apply_flips(images, draws.flips[position : position + len(labels)])
+        position += len(labels)
+        images, labels = images.to(device), labels.to(device)
+        log_probs = model(images)
+        loss = F.nll_loss(log_probs, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(labels)
+        correct += (log_probs.argmax(1) == labels).sum().item()
+    return loss_sum / len(y), 100.0 * correct / len(y)
+
+
+def train_copy(model, spec: RunSpec, data: PreparedData, copy_index: int, device, progress=None) -> History:
+    """Train one copy on its subset with Adam (constant lr) for ``spec.train.epochs`` epochs."""
+    x, y = data.subset(copy_index)
+    optimizer = torch.optim.Adam(model.parameters(), lr=spec.train.lr)
+    history = History()
+    draws_per_epoch = epoch_draws(len(y), spec.train.epochs, spec.train.noise, spec.seed, copy_index, spec.data.flip)
+    for epoch, draws in enumerate(draws_per_epoch):
+        if epoch in (0, spec.train.epochs - 1):
+            history.tracked_labels[str(epoch + 1)] = tracked_labels(y, draws.permutation, spec.train.batch_size)
+        train_loss, train_acc = train_epoch(model, optimizer, x, y, draws, spec.train.batch_size, device)
+        test_loss, test_acc, _ = evaluate(model, data.test_x, data.test_y, device)
+        history.train_loss.append(train_loss)
+        history.train_acc.append(train_acc)
+        history.test_loss.append(test_loss)
+        history.test_acc.append(test_acc)
+        if progress is not None:
+            progress.update(1)
+    return history
+
+
+def train_pair_naive(spec: RunSpec, data: PreparedData, device, progress=None):
+    """Θ0, the two trained copies and their histories (Algorithm 1, one copy after the other)."""
+    model_a, model_b = build_initial_pair(spec)
+    initial = {k: v.detach().clone() for k, v in model_a.state_dict().items()}
+    model_a.to(device)
+    model_b.to(device)
+    history_a = train_copy(model_a, spec, data, 0, device, progress)
+    history_b = train_copy(model_b, spec, data, 1, device, progress)
+    return initial, model_a, model_b, (history_a, history_b)

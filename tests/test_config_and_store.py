@@ -1,0 +1,69 @@
+"""Run specs name their results; the store writes atomically and computes each run once."""
+
+import json
+
+import pytest
+import torch
+
+from lmc_bench.config import DataSpec, EvalSpec, RunSpec, TrainSpec, canonical_json, spec_hash
+from lmc_bench.store import ResultsStore, StoreError
+
+SPEC = RunSpec(model="mlp_l1", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(epochs=2))
+
+
+def test_hash_is_stable_and_sensitive():
+    assert spec_hash(SPEC) == spec_hash(RunSpec.from_dict(json.loads(canonical_json(SPEC))))
+    assert spec_hash(SPEC) != spec_hash(SPEC.replace(seed=2))
+    assert spec_hash(SPEC) != spec_hash(SPEC.replace(**{"train.lr": 1e-2}))
+    assert SPEC.replace(**{"train.lr": 1e-2}).train.lr == 1e-2
+
+
+@pytest.mark.parametrize("make", [
+    lambda: DataSpec(shift="rotate"), lambda: DataSpec(imbalance_x=100), lambda: TrainSpec(noise="loud"),
+    lambda: TrainSpec(batch_size=0), lambda: EvalSpec(lambdas=(0.0, 1.0)), lambda: EvalSpec(bn_mode="x"),
+    lambda: RunSpec(model="mlp_l1", engine="turbo"),
+])
+def test_invalid_specs_are_rejected(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.save(SPEC, {"metrics": {"barrier": 0.5}}, {"w": torch.arange(3.0)})
+    assert store.has(SPEC)
+    assert store.load(SPEC)["metrics"]["barrier"] == 0.5
+    assert torch.equal(store.load_tensors(SPEC)["w"], torch.arange(3.0))
+
+
+def test_interrupted_save_leaves_nothing_behind(tmp_path, monkeypatch):
+    store = ResultsStore(tmp_path)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lmc_bench.store.save_file", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        store.save(SPEC, {}, {"w": torch.zeros(1)})
+    assert not store.has(SPEC)
+    assert [p.name for p in store.runs_dir.iterdir()] == []
+
+
+def test_get_or_compute_computes_once(tmp_path):
+    store, calls = ResultsStore(tmp_path), []
+
+    def compute():
+        calls.append(1)
+        return {"metrics": {}}, {"w": torch.ones(1)}
+
+    store.get_or_compute(SPEC, compute)
+    store.get_or_compute(SPEC, compute)
+    assert len(calls) == 1
+
+
+def test_damaged_record_names_path_and_fix(tmp_path):
+    store = ResultsStore(tmp_path)
+    store.save(SPEC, {}, {"w": torch.ones(1)})
+    (store.run_dir(SPEC) / "record.json").write_text("{not json")
+    with pytest.raises(StoreError, match="record.json.*delete"):
+        store.load(SPEC)

@@ -1,0 +1,77 @@
+"""End to end on the bundled 8x8 digits: train a pair, interpolate, store, report, CLI."""
+
+import json
+
+import pytest
+import torch
+
+from lmc_bench import cli
+from lmc_bench.config import DataSpec, EvalSpec, RunSpec, TrainSpec
+from lmc_bench.experiment import run_experiments
+from lmc_bench.report import build_report
+from lmc_bench.store import ResultsStore
+
+SPEC = RunSpec(model="mlp_l1_bn", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(lr=1e-3, batch_size=64, epochs=2))
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return ResultsStore(tmp_path_factory.mktemp("results"))
+
+
+@pytest.fixture(scope="module")
+def record(store):
+    return run_experiments([SPEC], store, "cpu", show_progress=False)[0]
+
+
+def test_record_holds_curves_path_and_metrics(record):
+    assert len(record["history"]["a"]["train_loss"]) == 2
+    assert record["path"]["lambdas"] == list(SPEC.eval.lambdas)
+    metrics = record["metrics"]
+    assert metrics["barrier"] >= 0 and -100 <= metrics["delta"] <= 100
+    assert 0 <= metrics["angle"] <= 180
+    assert metrics["noise_scale"] == pytest.approx(1e-3 * (record["subset_sizes"][0] / 64 - 1))
+
+
+def test_path_endpoints_are_the_trained_models(store, record):
+    tensors = store.load_tensors(SPEC)
+    assert tensors["path_log_probs"].shape[:2] == (len(SPEC.eval.lambdas), record["test_size"])
+    assert record["path"]["test_acc"][0] == pytest.approx(record["history"]["a"]["test_acc"][-1])
+    assert record["path"]["test_acc"][-1] == pytest.approx(record["history"]["b"]["test_acc"][-1])
+
+
+def test_same_seed_gives_bit_identical_weights(tmp_path, store, record):
+    again = ResultsStore(tmp_path)
+    run_experiments([SPEC], again, "cpu", show_progress=False)
+    first, second = store.load_tensors(SPEC), again.load_tensors(SPEC)
+    assert all(torch.equal(first[k], second[k]) for k in first)
+
+
+def test_bn_recompute_mode_is_a_separate_run(store, record):
+    recomputed = SPEC.replace(eval=EvalSpec(bn_mode="recompute"))
+    other = run_experiments([recomputed], store, "cpu", show_progress=False)[0]
+    assert other["hash"] != record["hash"]
+    middle = len(SPEC.eval.lambdas) // 2
+    assert other["path"]["test_loss"][middle] != record["path"]["test_loss"][middle]
+
+
+def test_report_is_self_contained(store, record, tmp_path):
+    paths = build_report(store, tmp_path / "reports")
+    html = paths["html"].read_text()
+    assert "data:image/png;base64" in html and "<script" not in html
+    assert json.loads(paths["json"].read_text()) == []
+    assert "Table I regenerated" in paths["md"].read_text()
+
+
+def test_cli_report_and_usage_errors(store, record, tmp_path, capsys):
+    assert cli.main(["report", "--results-dir", str(store.root), "--report-dir", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "report.html").is_file()
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["verify", "--tier", "huge"])
+    assert exit_info.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_cli_run_reports_unknown_model(tmp_path, capsys):
+    assert cli.main(["run", "--model", "mlp_l9", "--results-dir", str(tmp_path), "--seeds", "1"]) == 2
+    assert "mlp_l9" in capsys.readouterr().err
