@@ -3,7 +3,7 @@ BatchNorm restores it; ResNet10 and VGG11 are unaffected (CIFAR-10, 50/50, same 
 
 import pytest
 
-from lmc_bench.claims import ClaimRow, paper_setting, paper_spec
+from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
 from lmc_bench.paper_tables import TABLE_VIII, verdict_of
 
 C6_TITLE = "[0,1] normalisation breaks LMC in MLPs without BN; BN restores it; ResNet10 and VGG11 unaffected"
@@ -21,7 +21,29 @@ ROWS = [
     )
 ]
 
+SMOKE_ANALOGUE = "bundled MNIST, N = 2,000 per subset; B=64 at lr 1e-3 matches the paper's g at B=1024 (the paper's rows are CIFAR-10)"
+PAPER_ROW = {(r.model, r.batch_size): r for r in TABLE_VIII}
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
+
+def _smoke(model: str) -> ClaimRow:
+    r = PAPER_ROW[(model, 1024)]
+    return ClaimRow("C6", C6_TITLE, "IV-G", "smoke",
+                    (smoke_setting(f"{model}, bundled MNIST, lr 1e-3, B=64, [0,1]",
+                                   paper_spec(model, "mnist_bundled", 1e-3, 64, normalization="unit"),
+                                   ("cifar10", r.lr, r.batch_size), {"barrier": r.barrier_unit, "delta": r.delta_unit}),),
+                    f"{verdict_of(r.delta_unit[0])} on every seed", analogue=SMOKE_ANALOGUE)
+
+
+SMOKE_FINDING = (
+    "not reproduced at smoke scale: on MNIST, MLP L1 without BN trained on [0,1] inputs stays stable on every seed "
+    "(Δ +0.3 to +1.3 pp; paper, CIFAR-10: -15.69 pp)"
+)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [*ROWS, _smoke("mlp_l1_bn"), pytest.param(_smoke("mlp_l1"), marks=pytest.mark.xfail(reason=SMOKE_FINDING, strict=True))],
+    ids=lambda r: f"{r.tier}-{r.id}",
+)
 def test_table_viii_verdict(row, claim):
     claim.expect_verdict(claim.measure(row.settings[0]), row.expectation.split()[0])

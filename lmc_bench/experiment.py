@@ -10,6 +10,7 @@ import platform
 import time
 from typing import Sequence
 
+import numpy as np
 import torch
 
 from . import metrics
@@ -77,6 +78,8 @@ def similarity_metrics(initial, params_a, params_b, shared_init: bool) -> dict:
         "angle": metrics.angle_degrees(params_a, params_b),
         "manhattan": metrics.manhattan_distance(params_a, params_b),
         "squared_euclidean": metrics.squared_euclidean_distance(params_a, params_b),
+        "norm_a": float(np.linalg.norm(metrics.flatten_parameters(params_a))),
+        "norm_b": float(np.linalg.norm(metrics.flatten_parameters(params_b))),
     }
     if shared_init:
         origin = {k: initial[k] for k in params_a}

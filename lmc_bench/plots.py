@@ -1,6 +1,6 @@
 """Figures of the report: interpolation curves with seed bands (Figs. 4, 5, 8, 11, 12), barrier
-and Δ against batch size / learning rate (Fig. 7), angle vs Manhattan distance (Fig. 13), and
-barrier and Δ against the noise scale g (B1)."""
+and Δ against batch size / learning rate (Fig. 7), angle vs Manhattan distance (Fig. 13), polar
+plots of the path (Fig. 15), and barrier and Δ against the noise scale g (B1)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,36 @@ def angle_vs_manhattan(records: list[dict]) -> plt.Figure:
     ax.set_xlabel("Manhattan distance Σ|θA − θB|")
     ax.set_ylabel("angle (degrees)")
     ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def path_angles(record: dict) -> np.ndarray:
+    """Angle (degrees) between Θ_A and each Θ(λ), from |Θ_A|, |Θ_B| and the angle between them."""
+    m = record["metrics"]
+    lambdas = np.array(record["path"]["lambdas"])
+    dot = m["norm_a"] * m["norm_b"] * m["cosine"]
+    norms = np.sqrt((1 - lambdas) ** 2 * m["norm_a"] ** 2 + 2 * lambdas * (1 - lambdas) * dot + lambdas**2 * m["norm_b"] ** 2)
+    cosines = ((1 - lambdas) * m["norm_a"] ** 2 + lambdas * dot) / (m["norm_a"] * norms)
+    return np.degrees(np.arccos(np.clip(cosines, -1, 1)))
+
+
+def polar_paths(settings: list[tuple[str, list[dict]]], title: str = "") -> plt.Figure:
+    """Polar plot (Fig. 15): angle between Θ_A and Θ(λ) as the polar angle, test loss as the radius;
+    one curve per seed."""
+    fig = plt.figure(figsize=(4.6, 4.2))
+    ax = fig.add_subplot(projection="polar")
+    for index, (label, records) in enumerate(settings):
+        colour = f"C{index}"
+        for k, record in enumerate(r for r in records if "norm_a" in r["metrics"]):
+            ax.plot(np.radians(path_angles(record)), record["path"]["test_loss"], color=colour, alpha=0.7,
+                    marker=".", label=label if k == 0 else None)
+    ax.set_thetamin(0)
+    ax.set_thetamax(90)
+    ax.set_xlabel("angle to Θ_A (°); radius: test loss", fontsize=8)
+    ax.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0.0, -0.25))
+    if title:
+        ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 

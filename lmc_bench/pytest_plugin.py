@@ -53,6 +53,19 @@ def pytest_configure(config):
         pin_worker_to_gpu()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Mark each claim test with its tier (``smoke`` or ``full``; full ones also ``gpu`` and ``slow``),
+    so ``-m smoke`` or ``-m full`` selects a tier."""
+    for item in items:
+        row = _row(item)
+        if row is None:
+            continue
+        item.add_marker(row.tier)
+        if row.tier == "full":
+            item.add_marker("gpu")
+            item.add_marker("slow")
+
+
 def _row(item) -> ClaimRow | None:
     callspec = getattr(item, "callspec", None)
     row = callspec.params.get("row") if callspec else None

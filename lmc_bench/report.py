@@ -50,13 +50,35 @@ class Figure:
         self.caption = caption
 
 
-def _claim_figure(outcome: dict, records_by_hash: dict) -> Figure | None:
+def _claim_figures(outcome: dict, records_by_hash: dict) -> list[Figure]:
+    """Interpolation curves and the polar plot of a claim's settings."""
     settings = [(s["label"], [records_by_hash[h] for h in s["hashes"] if h in records_by_hash]) for s in outcome["settings"]]
     if not any(records for _, records in settings):
-        return None
-    fig = plots.interpolation_curves(settings, title=f"{outcome['claim']}: {outcome['row']}")
-    name = "fig_" + "".join(c if c.isalnum() else "_" for c in outcome["row"])[:60] + ".png"
-    return Figure(fig, name, f"Interpolation curves, {outcome['row']} (mean over seeds, band = min–max)")
+        return []
+    stem = "fig_" + "".join(c if c.isalnum() else "_" for c in f"{outcome['claim']}_{outcome['row']}")[:70]
+    figures = [Figure(plots.interpolation_curves(settings, title=f"{outcome['claim']}: {outcome['row']}"), stem + ".png",
+                      f"Interpolation curves, {outcome['row']} (mean over seeds, band = min–max)")]
+    if any("norm_a" in r["metrics"] for _, records in settings for r in records):
+        figures.append(Figure(plots.polar_paths(settings), stem + "_polar.png",
+                              "Polar plot (Fig. 15): angle between Θ_A and Θ(λ) against test loss, one curve per seed"))
+    return figures
+
+
+def ensemble_rows(outcome: dict) -> list[list[str]]:
+    """Table III layout: LMC vs different-seed ensembles, ours beside the paper's."""
+    ensembles = outcome["extra"].get("ensembles")
+    if not ensembles:
+        return []
+    paper = outcome["settings"][0]["paper"]
+    rows = []
+    for key, name in (("wa", "WA"), ("wd", "WD"), ("vote_acc", "vote acc (%)"), ("average_acc", "avg acc (%)")):
+        short = key.split("_")[0]
+        rows.append([name, _fmt(ensembles["lmc"][key]), f"{ensembles['different_seeds'][key]:.3g}",
+                     _fmt(paper.get(f"{short}_lmc")), _fmt(paper.get(f"{short}_seeds"))])
+    return rows
+
+
+ENSEMBLE_HEADER = ["", "ours LMC", "ours seeds", "paper LMC", "paper seeds"]
 
 
 def summary_rows(outcomes: list[dict]) -> list[list[str]]:
@@ -134,9 +156,11 @@ def build_report(store: ResultsStore, out_dir: str | Path, title_note: str = "")
                 + (f"Scaled analogue: {o['analogue']}\n\n" if o["analogue"] else "")
                 + (f"Reason: {o['reason']}\n\n" if o["reason"] else "") + checks)
         header = ["setting", "paper configuration", "paper barrier / Δ", "ours barrier / Δ", "g paper", "g ours", "Δ per seed"]
-        figure = _claim_figure(o, records_by_hash)
-        extras = {k: v for k, v in o["extra"].items() if k != "verdicts"}
-        sections.append((f"{o['claim']} — {o['row']}", text, (header, settings_rows), extras, [figure] if figure else []))
+        extras = {k: v for k, v in o["extra"].items() if k not in ("verdicts", "ensembles")}
+        tables = [(header, settings_rows)]
+        if ensemble_rows(o):
+            tables.append((ENSEMBLE_HEADER, ensemble_rows(o)))
+        sections.append((f"{o['claim']} — {o['row']}", text, tables, extras, _claim_figures(o, records_by_hash)))
 
     global_figures = []
     if records:
@@ -176,8 +200,8 @@ def _write_markdown(path, out_dir, intro, outcomes, sections, global_figures, re
     fig_dir.mkdir(exist_ok=True)
     parts = ["# lmc-bench claim verification", intro, "## Summary",
              _md_table(SUMMARY_HEADER, summary_rows([o for o in outcomes if o["status"] != "skipped"]))]
-    for heading, text, (header, rows), extras, figures in sections:
-        parts += [f"## {heading}", text, _md_table(header, rows)]
+    for heading, text, tables, extras, figures in sections:
+        parts += [f"## {heading}", text, *(_md_table(header, rows) for header, rows in tables)]
         parts += [f"- {k}: `{json.dumps(v)}`" for k, v in extras.items()]
         for f in figures:
             (fig_dir / f.name).write_bytes(f.png)
@@ -203,8 +227,8 @@ def _write_html(path, intro, outcomes, sections, global_figures, records):
 
     body = ["<h1>lmc-bench claim verification</h1>", para(intro), "<h2>Summary</h2>",
             _html_table(SUMMARY_HEADER, summary_rows([o for o in outcomes if o["status"] != "skipped"]))]
-    for heading, text, (header, rows), extras, figures in sections:
-        body += [f"<h2>{html.escape(heading)}</h2>", para(text), _html_table(header, rows)]
+    for heading, text, tables, extras, figures in sections:
+        body += [f"<h2>{html.escape(heading)}</h2>", para(text), *(_html_table(header, rows) for header, rows in tables)]
         body += [f"<p><code>{html.escape(k)}: {html.escape(json.dumps(v))}</code></p>" for k, v in extras.items()]
         body += [img(f) for f in figures]
     if records:

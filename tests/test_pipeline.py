@@ -75,3 +75,12 @@ def test_cli_report_and_usage_errors(store, record, tmp_path, capsys):
 def test_cli_run_reports_unknown_model(tmp_path, capsys):
     assert cli.main(["run", "--model", "mlp_l9", "--results-dir", str(tmp_path), "--seeds", "1"]) == 2
     assert "mlp_l9" in capsys.readouterr().err
+
+
+def test_polar_angles_run_from_zero_to_the_pair_angle(record):
+    from lmc_bench.plots import path_angles
+
+    angles = path_angles(record)
+    assert angles[0] == pytest.approx(0, abs=1e-3)
+    assert angles[-1] == pytest.approx(record["metrics"]["angle"], rel=1e-6)
+    assert (angles >= 0).all()
