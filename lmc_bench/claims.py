@@ -231,11 +231,12 @@ def outcome_record(row: ClaimRow, report, outcome: dict, wall_seconds: float) ->
         "status": status,
         "reason": reason,
         "wall_seconds": wall_seconds if math.isfinite(wall_seconds) else None,
+        "settings": [],
+        "checks": [],
+        "extra": {},
         **outcome,
     }
 
-
-SMOKE_DATASET = "mnist_bundled"
 
 
 def paper_spec(model: str, dataset: str, lr: float, batch_size: int, *, shift: str = "covariate",

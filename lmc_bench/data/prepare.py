@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -57,7 +56,3 @@ def prepare_data(spec: DataSpec, root: str | None = None) -> PreparedData:
         test_y=torch.from_numpy(test_labels),
     )
 
-
-def data_root_key(root: str | Path | None) -> str | None:
-    """Hashable, absolute form of a data root for the cache."""
-    return None if root is None else str(Path(root).expanduser().resolve())
