@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import platform
 import time
+from contextlib import ExitStack
 from typing import Sequence
 
 import numpy as np
 import torch
 
 from . import metrics
-from .config import RunSpec
+from .config import RunSpec, spec_hash
 from .data.prepare import PreparedData, prepare_data
 from .interpolate import has_batch_norm, interpolate_state, recompute_batch_norm
 from .models import build_model
@@ -90,19 +91,27 @@ def similarity_metrics(initial, params_a, params_b, shared_init: bool) -> dict:
 def run_pair(spec: RunSpec, data: PreparedData, device: torch.device, progress=None) -> tuple[dict, dict]:
     """Train, interpolate and measure one spec with the reference engine: (record, tensors)."""
     start = time.perf_counter()
-    initial, model_a, model_b, histories = train_pair_naive(spec, data, device, progress)
+    trained = train_pair_naive(spec, data, device, progress)
+    return measure_pair(spec, data, device, trained, evaluate_path, time.perf_counter() - start)
+
+
+def measure_pair(spec, data, device, trained, evaluate, train_seconds: float) -> tuple[dict, dict]:
+    """Record and tensors of a trained pair ``(Θ0, model A, model B, histories)``; ``evaluate`` is
+    the engine's path evaluation."""
+    start = time.perf_counter()
+    initial, model_a, model_b, histories = trained
     state_a = {k: v.detach().cpu() for k, v in model_a.state_dict().items()}
     state_b = {k: v.detach().cpu() for k, v in model_b.state_dict().items()}
     record = finish_record(spec, data, initial, trainable_state(model_a), trainable_state(model_b), histories, device)
     tensors = {**{f"a.{k}": v for k, v in state_a.items()}, **{f"b.{k}": v for k, v in state_b.items()}}
-    path, log_probs = evaluate_path(spec, state_a, state_b, data, device)
+    path, log_probs = evaluate(spec, state_a, state_b, data, device)
     record["path"] = path
     record["metrics"].update(path_metrics(path))
     if spec.eval.on_train:
         for name in ("train_a", "train_b"):
             record["metrics"].update({f"{name}_{k}": v for k, v in path_metrics(path, name).items()})
     tensors["path_log_probs"] = log_probs.half() if log_probs.numel() > 5_000_000 else log_probs
-    record["wall_seconds"] = time.perf_counter() - start
+    record["wall_seconds"] = train_seconds + time.perf_counter() - start
     return record, tensors
 
 
@@ -133,6 +142,41 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device(device)
 
 
+def stack_groups(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
+    """Runs trained together: under the fast engine all seeds of one configuration, else one by one."""
+    groups: dict[RunSpec, list[RunSpec]] = {}
+    for spec in dict.fromkeys(specs):
+        key = spec.replace(seed=0) if spec.engine == "fast" else spec
+        groups.setdefault(key, []).append(spec)
+    return list(groups.values())
+
+
+def train_group(group: list[RunSpec], store: ResultsStore, device, data_root, show_progress: bool) -> None:
+    """Train the runs of ``group`` not yet in the store, holding every run's lock (in hash order,
+    so concurrent workers cannot deadlock) until all are saved."""
+    with ExitStack() as locks:
+        for spec in sorted(group, key=spec_hash):
+            locks.enter_context(store.lock(spec))
+        todo = [spec for spec in group if not store.has(spec)]
+        if not todo:
+            return
+        data = prepare_data(todo[0].data, data_root)
+        seeds = ", ".join(str(s.seed) for s in todo)
+        with progress_bar(total=2 * todo[0].train.epochs * len(todo), desc=f"{todo[0].model} seeds {seeds}", enabled=show_progress) as bar:
+            start = time.perf_counter()
+            if todo[0].engine == "fast":
+                from .engine import evaluate_path_fast, train_pairs_fast
+
+                trained, evaluate = train_pairs_fast(todo, data, device, bar), evaluate_path_fast
+            else:
+                trained, evaluate = [], evaluate_path
+                for spec in todo:
+                    trained.append(train_pair_naive(spec, data, device, bar))
+            seconds_each = (time.perf_counter() - start) / len(todo)
+            for spec, pair in zip(todo, trained):
+                store.save(spec, *measure_pair(spec, data, device, pair, evaluate, seconds_each))
+
+
 def run_experiments(
     specs: Sequence[RunSpec],
     store: ResultsStore,
@@ -140,14 +184,9 @@ def run_experiments(
     data_root: str | None = None,
     show_progress: bool = True,
 ) -> list[dict]:
-    """Records of ``specs`` in order; missing runs are trained (each once, under its lock)."""
+    """Records of ``specs`` in order; missing runs are trained (each once across processes, under
+    its lock), the seeds of one configuration together when the engine is "fast"."""
     device = resolve_device(device)
-    records = []
-    for spec in specs:
-        def compute(spec=spec):
-            data = prepare_data(spec.data, data_root)
-            with progress_bar(total=2 * spec.train.epochs, desc=f"{spec.model} seed {spec.seed}", enabled=show_progress) as bar:
-                return run_pair(spec, data, device, bar)
-
-        records.append(store.get_or_compute(spec, compute))
-    return records
+    for group in stack_groups([spec for spec in specs if not store.has(spec)]):
+        train_group(group, store, device, data_root, show_progress)
+    return [store.load(spec) for spec in specs]

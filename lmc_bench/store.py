@@ -18,7 +18,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import torch
 from filelock import FileLock
@@ -98,16 +98,6 @@ class ResultsStore:
     def lock(self, spec: RunSpec) -> FileLock:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.runs_dir / f"{spec_hash(spec)}.lock"))
-
-    def get_or_compute(self, spec: RunSpec, compute: Callable[[], tuple[dict, dict]]) -> dict:
-        """The stored record, computing and saving it under the run's lock when missing."""
-        if self.has(spec):
-            return self.load(spec)
-        with self.lock(spec):
-            if not self.has(spec):
-                record, tensors = compute()
-                self.save(spec, record, tensors)
-        return self.load(spec)
 
     def records(self) -> Iterator[dict]:
         """Every finished run's record."""

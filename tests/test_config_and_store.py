@@ -49,15 +49,15 @@ def test_interrupted_save_leaves_nothing_behind(tmp_path, monkeypatch):
     assert [p.name for p in store.runs_dir.iterdir()] == []
 
 
-def test_get_or_compute_computes_once(tmp_path):
-    store, calls = ResultsStore(tmp_path), []
+def test_a_stored_run_is_never_trained_again(tmp_path, monkeypatch):
+    import lmc_bench.experiment as experiment
 
-    def compute():
-        calls.append(1)
-        return {"metrics": {}}, {"w": torch.ones(1)}
-
-    store.get_or_compute(SPEC, compute)
-    store.get_or_compute(SPEC, compute)
+    calls = []
+    train = experiment.train_pair_naive
+    monkeypatch.setattr(experiment, "train_pair_naive", lambda *args: calls.append(1) or train(*args))
+    store = ResultsStore(tmp_path)
+    experiment.run_experiments([SPEC, SPEC], store, "cpu", show_progress=False)
+    experiment.run_experiments([SPEC], store, "cpu", show_progress=False)
     assert len(calls) == 1
 
 
