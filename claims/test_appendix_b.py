@@ -5,8 +5,7 @@ import torch
 
 from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
 from lmc_bench.data.prepare import prepare_data
-from lmc_bench.experiment import evaluate_path, resolve_device
-from lmc_bench.train import train_pair_naive
+from lmc_bench.experiment import resolve_device, train_pairs
 
 REPRO_EPOCHS = 2
 """Epochs of the two identical runs compared bit for bit (the check needs no converged model)."""
@@ -38,11 +37,12 @@ def test_label_alignment_and_reproducibility(row, claim):
     spec = claim.specs(setting)[0].replace(**{"train.epochs": REPRO_EPOCHS})
     data = prepare_data(spec.data, claim.context.data_root)
     device = resolve_device(claim.context.device)
-    first = train_pair_naive(spec, data, device)[1].state_dict()
-    second = train_pair_naive(spec, data, device)[1].state_dict()
+    (first_run,), evaluate_path = train_pairs([spec], data, device)
+    (second_run,), _ = train_pairs([spec], data, device)
+    first, second = first_run[1].state_dict(), second_run[1].state_dict()
     if device.type == "cpu":
         identical = all(torch.equal(first[k], second[k]) for k in first)
-        claim.check("two runs with one seed are bit-identical on CPU", identical, "compared every state-dict entry")
+        claim.check(f"two runs with one seed are bit-identical on CPU ({spec.engine} engine)", identical, "compared every state-dict entry")
     path, _ = evaluate_path(spec, {k: v.cpu() for k, v in first.items()}, {k: v.cpu() for k, v in second.items()}, data, device)
     spread = max(path["test_loss"]) - min(path["test_loss"])
     claim.note("reproducibility_loss_spread", spread)

@@ -62,19 +62,15 @@ C3_SMOKE_LR = ClaimRow(
     analogue="N = 2,000 per subset; lr 1.5e-2 matches the paper's g at lr 1e-3, lr 1e-3 its g at lr 1e-4 (approximately)")
 C3_SMOKE_BATCH = ClaimRow(
     "C3", C3_TITLE, "IV-D", "smoke", (_smoke_l3(1.5e-2, 32, 1e-3, 32), _smoke_l3(1.5e-2, 256, 1e-3, 1024)),
-    "mean barrier falls as B grows at fixed lr 1.5e-2",
+    "at fixed lr 1.5e-2 the larger batch recovers LMC: mean barrier falls from B=32 to B=256 and B=256 is stable on every seed",
     analogue="N = 2,000 per subset; B=256 is the largest batch that still gives 8 steps per epoch")
 SMOKE_BATCH_FINDING = (
-    "not reproduced at smoke scale: at lr 1.5e-2 the MLP L3 barrier does not fall from B=32 to B=256 "
-    "(both pairs unstable on every seed)"
+    "not reproduced at smoke scale: at lr 1.5e-2, B=256 stays unstable on every seed (Δ -41 to -64 pp) and the "
+    "mean barrier does not fall (about 1.4 at both batch sizes)"
 )
 
 
-@pytest.mark.parametrize(
-    "row",
-    [*C3_FULL, C3_SMOKE_LR, pytest.param(C3_SMOKE_BATCH, marks=pytest.mark.xfail(reason=SMOKE_BATCH_FINDING, strict=True))],
-    ids=lambda r: f"{r.tier}-{r.expectation[:60]}",
-)
+@pytest.mark.parametrize("row", [*C3_FULL, C3_SMOKE_LR], ids=lambda r: f"{r.tier}-{r.expectation[:60]}")
 def test_c3_barrier_falls(row, claim):
     measurements = [claim.measure(s) for s in row.settings]
     first, last = measurements[0], measurements[-1]
@@ -87,3 +83,14 @@ def test_c3_barrier_falls(row, claim):
     else:
         claim.check(row.expectation, last.mean("barrier") < first.mean("barrier"),
                     f"{first.describe('barrier')}; {last.describe('barrier')}")
+
+
+@pytest.mark.parametrize(
+    "row", [pytest.param(C3_SMOKE_BATCH, marks=pytest.mark.xfail(reason=SMOKE_BATCH_FINDING, strict=True))], ids=lambda r: r.tier
+)
+def test_c3_larger_batch_recovers_lmc(row, claim):
+    small, large = (claim.measure(s) for s in row.settings)
+    claim.note("barrier_means", [small.mean("barrier"), large.mean("barrier")])
+    claim.check("mean barrier falls from B=32 to B=256", large.mean("barrier") < small.mean("barrier"),
+                f"{small.describe('barrier')}; {large.describe('barrier')}")
+    claim.expect_verdict(large, "stable")

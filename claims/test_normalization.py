@@ -36,7 +36,7 @@ def _smoke(model: str) -> ClaimRow:
 
 SMOKE_FINDING = (
     "not reproduced at smoke scale: on MNIST, MLP L1 without BN trained on [0,1] inputs stays stable on every seed "
-    "(Δ +0.3 to +1.3 pp; paper, CIFAR-10: -15.69 pp)"
+    "(Δ +0.2 to +1.3 pp; paper, CIFAR-10: -15.69 pp)"
 )
 
 

@@ -164,7 +164,9 @@ class ClaimRecorder:
         self.outcome: dict = {"settings": [], "checks": [], "extra": {}}
 
     def specs(self, setting: Setting) -> list[RunSpec]:
-        engine = self.context.engine or setting.spec.engine
+        from .experiment import default_engine
+
+        engine = self.context.engine or default_engine(setting.spec.model, self.context.device)
         return [setting.spec.replace(seed=s, engine=engine) for s in self.context.seeds]
 
     def measure(self, setting: Setting) -> Measurement:

@@ -48,7 +48,7 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, default=20)
     run.add_argument("--noise", choices=NOISES, default="same")
     run.add_argument("--seeds", type=int, nargs="+", default=list(PAPER_SEEDS))
-    run.add_argument("--engine", choices=ENGINES, default="naive")
+    run.add_argument("--engine", choices=ENGINES, default=None, help="default: fast for MLPs, and for every model on CUDA")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
     run.add_argument("--data-root", default=None)
     _common(run)
@@ -103,14 +103,14 @@ def _report(args, note: str = "") -> dict:
 
 
 def run(args) -> int:
-    from .experiment import run_experiments
+    from .experiment import default_engine, run_experiments
 
     spec = RunSpec(
         model=args.model,
         data=DataSpec(dataset=args.dataset, shift=args.shift, imbalance_x=args.imbalance_x,
                       normalization=args.normalization, flip=args.flip),
         train=TrainSpec(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, noise=args.noise),
-        engine=args.engine,
+        engine=args.engine or default_engine(args.model, args.device),
     )
     specs = [spec.replace(seed=s) for s in args.seeds]
     records = run_experiments(specs, ResultsStore(args.results_dir), args.device, args.data_root)

@@ -142,6 +142,12 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device(device)
 
 
+def default_engine(model: str, device: str | torch.device | None) -> str:
+    """The fast engine where it is faster (benchmarks/RESULTS.md): MLPs anywhere, conv nets on CUDA."""
+    on_cuda = resolve_device(device).type == "cuda"
+    return "fast" if (on_cuda or model.startswith("mlp")) else "naive"
+
+
 def stack_groups(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
     """Runs trained together: under the fast engine all seeds of one configuration, else one by one."""
     groups: dict[RunSpec, list[RunSpec]] = {}
@@ -149,6 +155,16 @@ def stack_groups(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
         key = spec.replace(seed=0) if spec.engine == "fast" else spec
         groups.setdefault(key, []).append(spec)
     return list(groups.values())
+
+
+def train_pairs(specs: list[RunSpec], data: PreparedData, device, progress=None):
+    """Trained pairs of ``specs`` (which differ only in seed) by their engine, and that engine's
+    path evaluation."""
+    if specs[0].engine == "fast":
+        from .engine import evaluate_path_fast, train_pairs_fast
+
+        return train_pairs_fast(specs, data, device, progress), evaluate_path_fast
+    return [train_pair_naive(spec, data, device, progress) for spec in specs], evaluate_path
 
 
 def train_group(group: list[RunSpec], store: ResultsStore, device, data_root, show_progress: bool) -> None:
@@ -164,14 +180,7 @@ def train_group(group: list[RunSpec], store: ResultsStore, device, data_root, sh
         seeds = ", ".join(str(s.seed) for s in todo)
         with progress_bar(total=2 * todo[0].train.epochs * len(todo), desc=f"{todo[0].model} seeds {seeds}", enabled=show_progress) as bar:
             start = time.perf_counter()
-            if todo[0].engine == "fast":
-                from .engine import evaluate_path_fast, train_pairs_fast
-
-                trained, evaluate = train_pairs_fast(todo, data, device, bar), evaluate_path_fast
-            else:
-                trained, evaluate = [], evaluate_path
-                for spec in todo:
-                    trained.append(train_pair_naive(spec, data, device, bar))
+            trained, evaluate = train_pairs(todo, data, device, bar)
             seconds_each = (time.perf_counter() - start) / len(todo)
             for spec, pair in zip(todo, trained):
                 store.save(spec, *measure_pair(spec, data, device, pair, evaluate, seconds_each))

@@ -1,0 +1,115 @@
+"""Benchmark session: device, data, the matmul ceiling, and a summary table of all figures.
+
+Run: ``.venv/bin/python -m pytest benchmarks -p no:xdist --benchmark-only -q`` (add ``--gpu`` to
+time on CUDA). Every benchmark appends a row to :data:`ROWS` (fixture ``bench_rows``); the terminal summary prints them as
+the Markdown table kept in ``benchmarks/RESULTS.md``, with the device, threads and load average.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+
+import pytest
+import torch
+
+from lmc_bench.config import DataSpec
+from lmc_bench.data.prepare import prepare_data
+
+ROWS: list[dict] = []
+CEILING: dict[str, float] = {}
+CEILING_SIZE = 2048
+CEILING_REPEATS = 10
+
+
+def cpu_name() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "cpu"
+    names = [line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")]
+    return names[0] if names else platform.processor() or "cpu"
+
+
+def device_description(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"{cpu_name()}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads"
+
+
+@pytest.fixture(scope="session")
+def bench_rows() -> list[dict]:
+    """Rows of the summary table; each benchmark appends its figures."""
+    return ROWS
+
+
+@pytest.fixture(scope="session")
+def device(request) -> torch.device:
+    if request.config.getoption("--gpu"):
+        if not torch.cuda.is_available():
+            pytest.skip("--gpu given but CUDA is not available")
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    return prepare_data(DataSpec())
+
+
+@pytest.fixture(scope="session")
+def matmul_ceiling(device) -> float:
+    """Best fp32 GFLOP/s of a square matmul on the device, measured in this run."""
+    if "gflops" not in CEILING:
+        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+        a = torch.randn(CEILING_SIZE, CEILING_SIZE, device=device)
+        b = torch.randn(CEILING_SIZE, CEILING_SIZE, device=device)
+        for _ in range(3):
+            a @ b
+        best = float("inf")
+        for _ in range(CEILING_REPEATS):
+            sync()
+            start = time.perf_counter()
+            a @ b
+            sync()
+            best = min(best, time.perf_counter() - start)
+        CEILING["gflops"] = 2 * CEILING_SIZE**3 / best / 1e9
+        CEILING["device"] = device_description(device)
+        CEILING["load_start"] = os.getloadavg()[0]
+    return CEILING["gflops"]
+
+
+def _speedups() -> dict[tuple, float]:
+    naive = {r["case"]: r["seconds_min"] for r in ROWS if r.get("engine") == "naive"}
+    return {r["case"]: naive[r["case"]] / r["seconds_min"] for r in ROWS if r.get("engine") == "fast" and r["case"] in naive}
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not ROWS and not CEILING:
+        return
+    write = terminalreporter.write_line
+    write("")
+    write(f"device: {CEILING.get('device', '?')}; torch {torch.__version__}; "
+          f"fp32 matmul ceiling {CEILING.get('gflops', float('nan')):.1f} GFLOP/s ({CEILING_SIZE}^3, best of {CEILING_REPEATS}); "
+          f"load average {CEILING.get('load_start', float('nan')):.2f} at start, {os.getloadavg()[0]:.2f} at end")
+    speedups = _speedups()
+    training = [r for r in ROWS if "model_epochs_per_s" in r]
+    if training:
+        write("")
+        write("| model | noise | M | B | engine | s/round (min / median) | model-epochs/s | images/s | GFLOP/s | % ceiling | fast/naive |")
+        write("|---|---|---|---|---|---|---|---|---|---|---|")
+        for r in training:
+            speedup = f"{speedups[r['case']]:.2f}x" if r["engine"] == "fast" and r["case"] in speedups else ""
+            write(f"| {r['model']} | {r['noise']} | {r['m']} | {r['batch_size']} | {r['engine']} | "
+                  f"{r['seconds_min']:.3f} / {r['seconds_median']:.3f} | {r['model_epochs_per_s']:.2f} | "
+                  f"{r['images_per_s']:.0f} | {r['gflops']:.1f} | {r['percent_of_ceiling']:.1f} | {speedup} |")
+    steps = [r for r in ROWS if "step_ms" in r]
+    if steps:
+        write("")
+        write("| stacking strategy (training step) | M | B | ms/step (min / median) | ms per model-step |")
+        write("|---|---|---|---|---|")
+        for r in steps:
+            write(f"| {r['strategy']} | {r['m']} | {r['batch_size']} | {r['step_ms']:.2f} / {r['step_ms_median']:.2f} | "
+                  f"{r['step_ms'] / r['m']:.3f} |")
