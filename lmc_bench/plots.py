@@ -88,8 +88,8 @@ def polar_paths(settings: list[tuple[str, list[dict]]], title: str = "") -> plt.
                     marker=".", label=label if k == 0 else None)
     ax.set_thetamin(0)
     ax.set_thetamax(90)
-    ax.set_xlabel("angle to Θ_A (°); radius: test loss", fontsize=8)
-    ax.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0.0, -0.25))
+    ax.legend(fontsize=6, loc="lower left", bbox_to_anchor=(0.0, -0.3))
+    fig.text(0.98, 0.02, "polar angle: angle between Θ_A and Θ(λ) (°)\nradius: test loss", fontsize=7, ha="right")
     if title:
         ax.set_title(title, fontsize=9)
     fig.tight_layout()

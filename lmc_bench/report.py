@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
 import html
 import io
 import json
@@ -55,7 +56,8 @@ def _claim_figures(outcome: dict, records_by_hash: dict) -> list[Figure]:
     settings = [(s["label"], [records_by_hash[h] for h in s["hashes"] if h in records_by_hash]) for s in outcome["settings"]]
     if not any(records for _, records in settings):
         return []
-    stem = "fig_" + "".join(c if c.isalnum() else "_" for c in f"{outcome['claim']}_{outcome['row']}")[:70]
+    readable = "".join(c if c.isalnum() else "_" for c in f"{outcome['claim']}_{outcome['row']}")[:60]
+    stem = f"fig_{readable}_{hashlib.sha256(outcome['nodeid'].encode()).hexdigest()[:6]}"
     figures = [Figure(plots.interpolation_curves(settings, title=f"{outcome['claim']}: {outcome['row']}"), stem + ".png",
                       f"Interpolation curves, {outcome['row']} (mean over seeds, band = min–max)")]
     if any("norm_a" in r["metrics"] for _, records in settings for r in records):
