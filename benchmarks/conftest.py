@@ -1,7 +1,7 @@
 """Benchmark session: device, data, the matmul ceiling, and a summary table of all figures.
 
 Run: ``.venv/bin/python -m pytest benchmarks -p no:xdist --benchmark-only -q`` (add ``--gpu`` to
-time on CUDA). Every benchmark appends a row to :data:`ROWS` (fixture ``bench_rows``); the terminal summary prints them as
+time on CUDA, ``--precision bf16`` to time both engines' training steps under bfloat16 autocast). Every benchmark appends a row to :data:`ROWS` (fixture ``bench_rows``); the terminal summary prints them as
 the Markdown table kept in ``benchmarks/RESULTS.md``, with the device, threads and load average.
 """
 
@@ -15,13 +15,24 @@ import time
 import pytest
 import torch
 
-from lmc_bench.config import DataSpec
+from lmc_bench.config import PRECISIONS, DataSpec
 from lmc_bench.data.prepare import prepare_data
 
 ROWS: list[dict] = []
 CEILING: dict[str, float] = {}
 CEILING_SIZE = 2048
 CEILING_REPEATS = 10
+
+
+def pytest_addoption(parser):
+    parser.addoption("--precision", choices=PRECISIONS, default="fp32",
+                     help="training numerics of the engine benchmarks (default: %(default)s)")
+
+
+@pytest.fixture(scope="session")
+def precision(request) -> str:
+    CEILING["precision"] = request.config.getoption("--precision")
+    return CEILING["precision"]
 
 
 def cpu_name() -> str:
@@ -92,6 +103,7 @@ def pytest_terminal_summary(terminalreporter):
     write = terminalreporter.write_line
     write("")
     write(f"device: {CEILING.get('device', '?')}; torch {torch.__version__}; "
+          f"training precision {CEILING.get('precision', 'fp32')}; "
           f"fp32 matmul ceiling {CEILING.get('gflops', float('nan')):.1f} GFLOP/s ({CEILING_SIZE}^3, best of {CEILING_REPEATS}); "
           f"load average {CEILING.get('load_start', float('nan')):.2f} at start, {os.getloadavg()[0]:.2f} at end")
     speedups = _speedups()

@@ -53,9 +53,9 @@ MLP_CASES = [
 CONV_CASES = [(2, 32, "same"), (10, 32, "same")]
 
 
-def members_for(model: str, m: int, batch_size: int, noise: str) -> list[tuple[RunSpec, int]]:
+def members_for(model: str, m: int, batch_size: int, noise: str, precision: str = "fp32") -> list[tuple[RunSpec, int]]:
     """(spec, copy) of the M models: both copies of seeds 1..M/2, or copy A of seed 1."""
-    train = TrainSpec(epochs=EPOCHS, batch_size=batch_size, noise=noise)
+    train = TrainSpec(epochs=EPOCHS, batch_size=batch_size, noise=noise, precision=precision)
     specs = [RunSpec(model, train=train, seed=seed) for seed in range(1, max(m // 2, 1) + 1)]
     if m == 1:
         return [(specs[0], 0)]
@@ -80,8 +80,8 @@ def flops_per_image(model: str, data: PreparedData, batch_size: int) -> tuple[fl
     return train_flops, counter.get_total_flops() / batch_size
 
 
-def run_case(benchmark, rows, engine, model, m, batch_size, noise, data, device, ceiling, rounds):
-    members = members_for(model, m, batch_size, noise)
+def run_case(benchmark, rows, engine, model, m, batch_size, noise, data, device, ceiling, rounds, precision):
+    members = members_for(model, m, batch_size, noise, precision)
 
     def setup():
         return (initial_models(members, device),), {}
@@ -111,19 +111,19 @@ def run_case(benchmark, rows, engine, model, m, batch_size, noise, data, device,
 @pytest.mark.parametrize("engine", ["naive", "fast"])
 @pytest.mark.parametrize("m, batch_size, noise", MLP_CASES, ids=lambda v: str(v))
 @pytest.mark.parametrize("model", ["mlp_l1", "mlp_l3"])
-def test_mlp_throughput(benchmark, bench_rows, engine, model, m, batch_size, noise, mnist, device, matmul_ceiling):
+def test_mlp_throughput(benchmark, bench_rows, engine, model, m, batch_size, noise, mnist, device, matmul_ceiling, precision):
     if m > 10 and device.type != "cuda":
         pytest.skip("M = 40 stacks are timed on the GPU only")
-    run_case(benchmark, bench_rows, engine, model, m, batch_size, noise, mnist, device, matmul_ceiling, MLP_ROUNDS)
+    run_case(benchmark, bench_rows, engine, model, m, batch_size, noise, mnist, device, matmul_ceiling, MLP_ROUNDS, precision)
 
 
 @pytest.mark.parametrize("engine", ["naive", "fast"])
 @pytest.mark.parametrize("m, batch_size, noise", CONV_CASES, ids=lambda v: str(v))
-def test_resnet10_throughput(benchmark, bench_rows, engine, m, batch_size, noise, mnist, device, matmul_ceiling):
+def test_resnet10_throughput(benchmark, bench_rows, engine, m, batch_size, noise, mnist, device, matmul_ceiling, precision):
     """ResNet10 on the first 128 images of each subset (CPU-sized; grouped convolutions)."""
     data = PreparedData(mnist.train_x, mnist.train_y, mnist.subset_a[:CONV_SUBSET], mnist.subset_b[:CONV_SUBSET],
                         mnist.test_x[:CONV_TEST], mnist.test_y[:CONV_TEST])
-    run_case(benchmark, bench_rows, engine, "resnet10", m, batch_size, noise, data, device, matmul_ceiling, CONV_ROUNDS)
+    run_case(benchmark, bench_rows, engine, "resnet10", m, batch_size, noise, data, device, matmul_ceiling, CONV_ROUNDS, precision)
 
 
 def stacked_step(models, images, labels, shared: bool):

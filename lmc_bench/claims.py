@@ -166,6 +166,9 @@ class ClaimRecorder:
     def specs(self, setting: Setting) -> list[RunSpec]:
         from .experiment import default_engine
 
+        if setting.spec.train.precision != "fp32":
+            raise ValueError(f"{setting.label}: claims are checked in fp32, as the paper trains; "
+                             f"got precision {setting.spec.train.precision!r}")
         engine = self.context.engine or default_engine(setting.spec.model, self.context.device)
         return [setting.spec.replace(seed=s, engine=engine) for s in self.context.seeds]
 

@@ -1,7 +1,7 @@
 """``lmc-bench``: verify the paper's claims, train one configuration, or rebuild the report.
 
     lmc-bench verify [--tier smoke|full] [--gpu] [--data-root DIR] [--results-dir DIR] [--report-dir DIR] [-n N]
-    lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] ...
+    lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] [--precision bf16] ...
     lmc-bench report [--results-dir DIR] [--report-dir DIR]
 """
 
@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, SHIFTS, DataSpec, RunSpec, TrainSpec
+from .config import ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SHIFTS, DataSpec, RunSpec, TrainSpec
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 CLAIMS_DIR = Path(__file__).resolve().parent.parent / "claims"
@@ -49,6 +49,9 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--noise", choices=NOISES, default="same")
     run.add_argument("--seeds", type=int, nargs="+", default=list(PAPER_SEEDS))
     run.add_argument("--engine", choices=ENGINES, default=None, help="default: fast for MLPs, and for every model on CUDA")
+    run.add_argument("--precision", choices=PRECISIONS, default="fp32",
+                     help="training numerics (default: %(default)s, as the paper; bf16: autocast in training steps "
+                          "only, for GPUs with bfloat16 tensor cores)")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
     run.add_argument("--data-root", default=None)
     _common(run)
@@ -109,7 +112,8 @@ def run(args) -> int:
         model=args.model,
         data=DataSpec(dataset=args.dataset, shift=args.shift, imbalance_x=args.imbalance_x,
                       normalization=args.normalization, flip=args.flip),
-        train=TrainSpec(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, noise=args.noise),
+        train=TrainSpec(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, noise=args.noise,
+                        precision=args.precision),
         engine=args.engine or default_engine(args.model, args.device),
     )
     specs = [spec.replace(seed=s) for s in args.seeds]

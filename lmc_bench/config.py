@@ -27,6 +27,7 @@ NORMALIZATIONS = ("centered", "unit")
 INITS = ("shared", "independent")
 BN_MODES = ("interpolate", "recompute")
 ENGINES = ("naive", "fast")
+PRECISIONS = ("fp32", "bf16")
 
 
 def _check(value, allowed, what):
@@ -59,17 +60,23 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class TrainSpec:
-    """How each copy is trained (Section III, Appendix B): Adam, constant lr, NLL or BCE."""
+    """How each copy is trained (Section III, Appendix B): Adam, constant lr, NLL or BCE.
+
+    ``precision``: "fp32" (the paper's numerics, the only one claims accept) or "bf16" (forward and
+    backward of training steps under bfloat16 autocast; weights, Adam and every evaluation stay fp32).
+    """
 
     lr: float = 1e-3
     batch_size: int = 32
     epochs: int = 20
     noise: str = "same"
     init: str = "shared"
+    precision: str = "fp32"
 
     def __post_init__(self):
         _check(self.noise, NOISES, "SGD noise")
         _check(self.init, INITS, "init")
+        _check(self.precision, PRECISIONS, "precision")
         if self.batch_size < 1 or self.epochs < 1 or not self.lr > 0:
             raise ValueError(f"batch_size, epochs and lr must be positive, got {self}")
 

@@ -7,6 +7,7 @@ is checked against, so it stays plain.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass, field
 
@@ -68,12 +69,19 @@ class History:
     tracked_labels: dict[str, list[int]] = field(default_factory=dict)
 
 
+def training_autocast(precision: str, device) -> contextlib.AbstractContextManager:
+    """Autocast for the forward pass of a training step: none for "fp32", bfloat16 for "bf16"."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
 def apply_flips(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
     """Horizontally flip the images whose flag is set (random horizontal flip, CIFAR-10)."""
     return torch.where(flips.view(-1, 1, 1, 1), images.flip(-1), images)
 
 
-def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, device) -> tuple[float, float]:
+def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, device, precision: str) -> tuple[float, float]:
     """One epoch over the subset in the drawn order; returns mean training loss and accuracy."""
     model.train()
     torch.manual_seed(draws.dropout_seed)
@@ -85,7 +93,8 @@ def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, devi
             images = apply_flips(images, draws.flips[position : position + len(labels)])
         position += len(labels)
         images, labels = images.to(device), labels.to(device)
-        log_probs = model(images)
+        with training_autocast(precision, device):
+            log_probs = model(images).float()
         loss = F.nll_loss(log_probs, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -104,7 +113,7 @@ def train_copy(model, spec: RunSpec, data: PreparedData, copy_index: int, device
     for epoch, draws in enumerate(draws_per_epoch):
         if epoch in (0, spec.train.epochs - 1):
             history.tracked_labels[str(epoch + 1)] = tracked_labels(y, draws.permutation, spec.train.batch_size)
-        train_loss, train_acc = train_epoch(model, optimizer, x, y, draws, spec.train.batch_size, device)
+        train_loss, train_acc = train_epoch(model, optimizer, x, y, draws, spec.train.batch_size, device, spec.train.precision)
         test_loss, test_acc, _ = evaluate(model, data.test_x, data.test_y, device)
         history.train_loss.append(train_loss)
         history.train_acc.append(train_acc)

@@ -16,11 +16,18 @@ def test_hash_is_stable_and_sensitive():
     assert spec_hash(SPEC) != spec_hash(SPEC.replace(seed=2))
     assert spec_hash(SPEC) != spec_hash(SPEC.replace(**{"train.lr": 1e-2}))
     assert SPEC.replace(**{"train.lr": 1e-2}).train.lr == 1e-2
+    assert spec_hash(SPEC) != spec_hash(SPEC.replace(**{"train.precision": "bf16"}))
+
+
+def test_specs_stored_before_the_precision_field_read_as_fp32():
+    record = json.loads(canonical_json(SPEC))
+    del record["train"]["precision"]
+    assert RunSpec.from_dict(record) == SPEC and SPEC.train.precision == "fp32"
 
 
 @pytest.mark.parametrize("make", [
     lambda: DataSpec(shift="rotate"), lambda: DataSpec(imbalance_x=100), lambda: TrainSpec(noise="loud"),
-    lambda: TrainSpec(batch_size=0), lambda: EvalSpec(lambdas=(0.0, 1.0)), lambda: EvalSpec(bn_mode="x"),
+    lambda: TrainSpec(batch_size=0), lambda: TrainSpec(precision="fp16"), lambda: EvalSpec(lambdas=(0.0, 1.0)), lambda: EvalSpec(bn_mode="x"),
     lambda: RunSpec(model="mlp_l1", engine="turbo"),
 ])
 def test_invalid_specs_are_rejected(make):

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from lmc_bench import cli
+from lmc_bench.claims import ClaimContext, ClaimRecorder, ClaimRow, Setting
 from lmc_bench.config import DataSpec, EvalSpec, RunSpec, TrainSpec
 from lmc_bench.experiment import run_experiments
 from lmc_bench.report import build_report
@@ -84,3 +85,21 @@ def test_polar_angles_run_from_zero_to_the_pair_angle(record):
     assert angles[0] == pytest.approx(0, abs=1e-3)
     assert angles[-1] == pytest.approx(record["metrics"]["angle"], rel=1e-6)
     assert (angles >= 0).all()
+
+
+def test_claims_refuse_anything_but_fp32(tmp_path):
+    """bf16 is for exploration (``lmc-bench run --precision bf16``), never for a claim's verdict."""
+    row = ClaimRow("C1", "title", "IV-A", "smoke", (), "stable")
+    recorder = ClaimRecorder(ClaimContext("smoke", False, None, ResultsStore(tmp_path)), row)
+    spec = RunSpec("mlp_l1", train=TrainSpec(precision="bf16"))
+    with pytest.raises(ValueError, match="fp32"):
+        recorder.specs(Setting("MLP L1 bf16", spec))
+    assert [s.train.precision for s in recorder.specs(Setting("MLP L1", RunSpec("mlp_l1")))] == ["fp32"] * 5
+
+
+def test_cli_run_accepts_precision_and_stores_it(tmp_path, capsys):
+    args = ["run", "--model", "mlp_l1", "--dataset", "digits_bundled", "--epochs", "1", "--seeds", "1",
+            "--precision", "bf16", "--results-dir", str(tmp_path)]
+    assert cli.main(args) == 0
+    [record] = ResultsStore(tmp_path).records()
+    assert record["spec"]["train"]["precision"] == "bf16"

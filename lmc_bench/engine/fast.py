@@ -26,7 +26,7 @@ from ..config import RunSpec
 from ..data.order import epoch_draws, tracked_labels
 from ..data.prepare import PreparedData
 from ..models import model_info
-from ..train import History, build_initial_pair, train_pair_naive
+from ..train import History, build_initial_pair, train_pair_naive, training_autocast
 from .evaluation import evaluate_stack
 from .feed import block_count, epoch_feed, load_batch
 from .stacked import StackedNetwork, stack_models, unstack_models
@@ -55,7 +55,7 @@ def make_optimizer(network: StackedNetwork, lr: float, device: torch.device) -> 
     return torch.optim.Adam(network.parameters(), lr=lr, fused=device.type in ("cpu", "cuda"))
 
 
-def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: int) -> tuple[list[float], list[float]]:
+def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: int, precision: str) -> tuple[list[float], list[float]]:
     """One epoch of every model of the stack; per model, mean training loss and accuracy (percent),
     accumulated as :func:`lmc_bench.train.train_epoch` does."""
     network.train()
@@ -64,7 +64,8 @@ def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: in
     correct = torch.zeros(m, dtype=torch.int64, device=feed.index.device)
     for index, flips in feed.batches(batch_size):
         images, labels = load_batch(train_x, train_y, index, flips, m)
-        log_probs = network(images)
+        with training_autocast(precision, train_x.device):
+            log_probs = network(images).float()
         batch = labels.shape[1]
         losses = F.nll_loss(log_probs.flatten(0, 1), labels.flatten(), reduction="none").view(m, batch).mean(1)
         optimizer.zero_grad(set_to_none=True)
@@ -102,7 +103,7 @@ def train_stack(members: list[Member], data: PreparedData, device, progress=None
             seeds = [d.dropout_seed for d in draws]
             network.dropout.reseed(seeds, block_count(len(seeds), lambda i, j: seeds[i] == seeds[j]), device)
         feed = epoch_feed(draws, subsets, device)
-        train_losses, train_accs = train_stack_epoch(network, optimizer, feed, train_x, train_y, train.batch_size)
+        train_losses, train_accs = train_stack_epoch(network, optimizer, feed, train_x, train_y, train.batch_size, train.precision)
         test = evaluate_stack(network, data.test_x, data.test_y, device)
         for i, history in enumerate(histories):
             history.train_loss.append(train_losses[i])
