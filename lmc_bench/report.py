@@ -84,19 +84,28 @@ ENSEMBLE_HEADER = ["", "ours LMC", "ours seeds", "paper LMC", "paper seeds"]
 
 
 def summary_rows(outcomes: list[dict]) -> list[list[str]]:
+    """One line per claim test; a test that compares settings gets its assertion on that line and
+    one indented line per setting below it."""
     rows = []
     for o in outcomes:
-        for i, s in enumerate(o["settings"] or [None]):
-            paper, ours = _paper_vs_ours(s) if s else ("–", "–")
+        status = STATUS_MARK.get(o["status"], o["status"])
+        tier = o["tier"] + (" (analogue)" if o["analogue"] else "")
+        wall = f"{o['wall_seconds']:.0f} s" if o.get("wall_seconds") is not None else ""
+        settings = o["settings"]
+        if len(settings) != 1:
+            rows.append([o["claim"], o["row"], "–", "–", status, tier, "–", wall])
+        for s in settings:
+            paper, ours = _paper_vs_ours(s)
+            first = len(settings) == 1
             rows.append([
-                o["claim"] if i == 0 else "",
-                s["label"] if s else o["row"],
+                o["claim"] if first else "",
+                s["label"] if first else f"↳ {s['label']}",
                 paper,
                 ours,
-                STATUS_MARK.get(o["status"], o["status"]) if i == 0 else "",
-                o["tier"] + (" (analogue)" if o["analogue"] else ""),
-                str(len(s["seeds"])) if s else "–",
-                f"{o['wall_seconds']:.0f} s" if (i == 0 and o.get("wall_seconds") is not None) else "",
+                status if first else "",
+                tier,
+                str(len(s["seeds"])),
+                wall if first else "",
             ])
     return rows
 

@@ -9,7 +9,7 @@ from lmc_bench import cli
 from lmc_bench.claims import ClaimContext, ClaimRecorder, ClaimRow, Setting
 from lmc_bench.config import DataSpec, EvalSpec, RunSpec, TrainSpec
 from lmc_bench.experiment import run_experiments
-from lmc_bench.report import build_report
+from lmc_bench.report import build_report, summary_rows
 from lmc_bench.store import ResultsStore
 
 SPEC = RunSpec(model="mlp_l1_bn", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(lr=1e-3, batch_size=64, epochs=2))
@@ -103,3 +103,17 @@ def test_cli_run_accepts_precision_and_stores_it(tmp_path, capsys):
     assert cli.main(args) == 0
     [record] = ResultsStore(tmp_path).records()
     assert record["spec"]["train"]["precision"] == "bf16"
+
+
+def test_summary_names_what_a_comparison_asserts():
+    """A claim over two settings gets one line with its assertion and verdict, then a line per setting."""
+    setting = lambda label, delta: {"label": label, "seeds": [1, 20], "paper": {},
+                                    "measured": {"barrier": [0.0, 0.0], "delta": [delta, 1.0]}}
+    outcome = {"claim": "C1", "row": "L1 loses less than L3", "status": "passed", "tier": "smoke",
+               "analogue": "N = 2,000", "wall_seconds": 3.0,
+               "settings": [setting("mlp_l1", -1.0), setting("mlp_l3", -40.0)]}
+    single = {**outcome, "row": "mlp_l1", "status": "not reproduced", "settings": [setting("mlp_l1", -1.0)]}
+    rows = summary_rows([outcome, single])
+    assert [row[:2] for row in rows] == [["C1", "L1 loses less than L3"], ["", "↳ mlp_l1"], ["", "↳ mlp_l3"], ["C1", "mlp_l1"]]
+    assert [row[4] for row in rows] == ["✅ reproduced", "", "", "❌ not reproduced (known finding)"]
+    assert rows[2][3] == "0 ± 0 / -40 ± 1"
