@@ -107,21 +107,25 @@ def pytest_terminal_summary(terminalreporter):
           f"fp32 matmul ceiling {CEILING.get('gflops', float('nan')):.1f} GFLOP/s ({CEILING_SIZE}^3, best of {CEILING_REPEATS}); "
           f"load average {CEILING.get('load_start', float('nan')):.2f} at start, {os.getloadavg()[0]:.2f} at end")
     speedups = _speedups()
-    training = [r for r in ROWS if "model_epochs_per_s" in r]
-    if training:
-        write("")
-        write("| model | noise | M | B | engine | s/round (min / median) | model-epochs/s | images/s | GFLOP/s | % ceiling | fast/naive |")
-        write("|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in training:
-            speedup = f"{speedups[r['case']]:.2f}x" if r["engine"] == "fast" and r["case"] in speedups else ""
-            write(f"| {r['model']} | {r['noise']} | {r['m']} | {r['batch_size']} | {r['engine']} | "
-                  f"{r['seconds_min']:.3f} / {r['seconds_median']:.3f} | {r['model_epochs_per_s']:.2f} | "
-                  f"{r['images_per_s']:.0f} | {r['gflops']:.1f} | {r['percent_of_ceiling']:.1f} | {speedup} |")
-    steps = [r for r in ROWS if "step_ms" in r]
-    if steps:
-        write("")
-        write("| stacking strategy (training step) | M | B | ms/step (min / median) | ms per model-step |")
-        write("|---|---|---|---|---|")
-        for r in steps:
-            write(f"| {r['strategy']} | {r['m']} | {r['batch_size']} | {r['step_ms']:.2f} / {r['step_ms_median']:.2f} | "
-                  f"{r['step_ms'] / r['m']:.3f} |")
+    _write_table(write, ["model", "noise", "M", "B", "engine", "s/round (min / median)", "model-epochs/s", "images/s",
+                         "GFLOP/s", "% ceiling", "fast/naive"],
+                 [[r["model"], r["noise"], r["m"], r["batch_size"], r["engine"],
+                   f"{r['seconds_min']:.3f} / {r['seconds_median']:.3f}", f"{r['model_epochs_per_s']:.2f}",
+                   f"{r['images_per_s']:.0f}", f"{r['gflops']:.1f}", f"{r['percent_of_ceiling']:.1f}",
+                   f"{speedups[r['case']]:.2f}x" if r["engine"] == "fast" and r["case"] in speedups else ""]
+                  for r in ROWS if "model_epochs_per_s" in r])
+    _write_table(write, ["stacking strategy (training step)", "M", "B", "ms/step (min / median)", "ms per model-step"],
+                 [[r["strategy"], r["m"], r["batch_size"], f"{r['step_ms']:.2f} / {r['step_ms_median']:.2f}",
+                   f"{r['step_ms'] / r['m']:.3f}"]
+                  for r in ROWS if "step_ms" in r])
+
+
+def _write_table(write, header: list[str], rows: list[list]) -> None:
+    """A Markdown table after a blank line; nothing when there are no rows."""
+    if not rows:
+        return
+    write("")
+    write("| " + " | ".join(header) + " |")
+    write("|" + "---|" * len(header))
+    for row in rows:
+        write("| " + " | ".join(str(cell) for cell in row) + " |")

@@ -184,7 +184,7 @@ STRATEGIES = {
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
-def test_stacking_strategy(benchmark, bench_rows, strategy, mnist, device):
+def test_stacking_strategy(benchmark, bench_rows, strategy, mnist, device, matmul_ceiling):
     """M = 10 MLP L1 models (5 seeds x 2 copies), B = 32; copies A read subset A's first batch, B subset B's."""
     m, batch_size = 10, 32
     members = members_for("mlp_l1", m, batch_size, "same")
