@@ -17,6 +17,8 @@ from .config import ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SH
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 CLAIMS_DIR = Path(__file__).resolve().parent.parent / "claims"
+FULL_TIER_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+"""Datasets the full-tier claims train on (each checked before a full-tier run)."""
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +73,7 @@ def verify(args) -> int:
             print("lmc-bench: --tier full without --gpu: the full-tier claims are skipped (they need a CUDA GPU).", file=sys.stderr)
         elif not torch.cuda.is_available():
             print("lmc-bench: --gpu given but torch sees no CUDA device: the full-tier claims are skipped.", file=sys.stderr)
-        for dataset in ("mnist", "cifar10"):
+        for dataset in FULL_TIER_DATASETS:
             problem = dataset_problem(dataset, args.data_root)
             if problem:
                 print(f"lmc-bench: claims on {dataset} are skipped: {problem}", file=sys.stderr)

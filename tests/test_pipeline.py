@@ -117,3 +117,18 @@ def test_summary_names_what_a_comparison_asserts():
     assert [row[:2] for row in rows] == [["C1", "L1 loses less than L3"], ["", "↳ mlp_l1"], ["", "↳ mlp_l3"], ["C1", "mlp_l1"]]
     assert [row[4] for row in rows] == ["✅ reproduced", "", "", "❌ not reproduced (known finding)"]
     assert rows[2][3] == "0 ± 0 / -40 ± 1"
+
+
+def test_verify_full_tier_names_what_is_missing(tmp_path, monkeypatch, capsys):
+    """Without a GPU and a data root, ``verify --tier full`` says which claims skip and why, then
+    runs the claim tests (here replaced by a stub) and writes the report."""
+    commands = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda command: commands.append(command) or 0)
+    code = cli.main(["verify", "--tier", "full", "--data-root", str(tmp_path / "data"),
+                     "--results-dir", str(tmp_path / "store"), "--report-dir", str(tmp_path / "reports")])
+    err = capsys.readouterr().err
+    assert code == 0 and "--tier" in commands[0] and "full" in commands[0]
+    assert "without --gpu" in err
+    for name in ("MNIST", "CIFAR-10", "Fashion-MNIST"):
+        assert f"{name}: " in err and str(tmp_path / "data") in err
+    assert "--data-root" in err and (tmp_path / "reports" / "report.html").is_file()

@@ -38,7 +38,7 @@ DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 FIX_HINT = (
     "pass the folder ROOT that contains one of these layouts with --data-root "
-    "(e.g. pytest claims --data-root ~/data)"
+    "(lmc-bench verify / lmc-bench run / pytest claims --data-root ~/data)"
 )
 
 
