@@ -108,7 +108,11 @@ def _report(args, note: str = "") -> dict:
 
 
 def run(args) -> int:
-    from .experiment import default_engine, run_experiments
+    from .experiment import default_engine, resolve_device, run_experiments
+
+    if args.precision == "bf16" and resolve_device(args.device).type == "cpu":
+        print("lmc-bench: note: bf16 autocast on a CPU is usually slower than fp32 (it pays on GPUs with "
+              "bfloat16 tensor cores); see benchmarks/RESULTS.md.", file=sys.stderr)
 
     spec = RunSpec(
         model=args.model,

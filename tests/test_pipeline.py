@@ -100,9 +100,10 @@ def test_claims_refuse_anything_but_fp32(tmp_path):
 def test_cli_run_accepts_precision_and_stores_it(tmp_path, capsys):
     args = ["run", "--model", "mlp_l1", "--dataset", "digits_bundled", "--epochs", "1", "--seeds", "1",
             "--precision", "bf16", "--results-dir", str(tmp_path)]
-    assert cli.main(args) == 0
+    assert cli.main(args + ["--device", "cpu"]) == 0
     [record] = ResultsStore(tmp_path).records()
     assert record["spec"]["train"]["precision"] == "bf16"
+    assert "slower than fp32" in capsys.readouterr().err
 
 
 def test_summary_names_what_a_comparison_asserts():
