@@ -86,7 +86,7 @@ def test_c3_barrier_falls(row, claim):
 
 
 @pytest.mark.parametrize(
-    "row", [pytest.param(C3_SMOKE_BATCH, marks=pytest.mark.xfail(reason=SMOKE_BATCH_FINDING, strict=True))], ids=lambda r: r.tier
+    "row", [pytest.param(C3_SMOKE_BATCH, marks=pytest.mark.xfail(reason=SMOKE_BATCH_FINDING, raises=AssertionError, strict=True))], ids=lambda r: r.tier
 )
 def test_c3_larger_batch_recovers_lmc(row, claim):
     small, large = (claim.measure(s) for s in row.settings)

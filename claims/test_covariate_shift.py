@@ -51,7 +51,7 @@ def _verdict(row):
 
 @pytest.mark.parametrize(
     "row",
-    [*C1_FULL, C1_SMOKE_L3, pytest.param(C1_SMOKE_L1, marks=pytest.mark.xfail(reason=SMOKE_L1_FINDING, strict=True))],
+    [*C1_FULL, C1_SMOKE_L3, pytest.param(C1_SMOKE_L1, marks=pytest.mark.xfail(reason=SMOKE_L1_FINDING, raises=AssertionError, strict=True))],
     ids=lambda r: f"{r.tier}-{r.id}",
 )
 def test_c1_stability_at_batch_32(row, claim):
@@ -95,14 +95,30 @@ C2B_ROW = ClaimRow(
     "full",
     (paper_setting("mlp_l3, cifar10, independent init, same subset, different noise",
                    paper_spec("mlp_l3", "cifar10", 1e-3, 32, shift="none", noise="different", on_train=True)
-                   .replace(**{"train.init": "independent"}), {"train_delta": (-80.0, 0.0)}),),
+                   .replace(**{"train.init": "independent"}), {"train_a_delta": (-80.0, None)}),),
     "training-accuracy drop along the path below −50 pp (paper: about −80 pp) and a barrier on the training data")
 
 
-@pytest.mark.parametrize("row", [C2B_ROW], ids=lambda r: r.tier)
+C2B_SMOKE = ClaimRow(
+    "C2b", C2B_ROW.title, C2B_ROW.section, "smoke",
+    (smoke_setting("mlp_l3, bundled MNIST, independent init, same subset, different noise",
+                   paper_spec("mlp_l3", "mnist_bundled", 1e-3, 32, shift="none", noise="different", on_train=True)
+                   .replace(**{"train.init": "independent"}), ("cifar10", 1e-3, 32), {"train_a_delta": (-80.0, None)}),),
+    C2B_ROW.expectation,
+    analogue="bundled MNIST instead of CIFAR-10, N = 2,000 (one subset), the paper's lr 1e-3 and B = 32")
+C2B_SMOKE_FINDING = (
+    "not reproduced at smoke scale: on bundled MNIST two independently initialised MLP L3 trained on one subset "
+    "show a training-data loss barrier on every seed (about 1.2-1.5) but lose only 4-11 pp training accuracy "
+    "along the path (paper, CIFAR-10: about -80 pp)"
+)
+
+
+@pytest.mark.parametrize(
+    "row", [C2B_ROW, pytest.param(C2B_SMOKE, marks=pytest.mark.xfail(reason=C2B_SMOKE_FINDING, raises=AssertionError, strict=True))],
+    ids=lambda r: r.tier,
+)
 def test_c2b_different_inits_disagree_on_training_data(row, claim):
     m = claim.measure(row.settings[0])
     drops = m.values("train_a_delta")
-    claim.note("train_a_delta_per_seed", drops.tolist())
-    claim.check("training-accuracy drop < −50 pp", drops.mean() < -50, f"per seed {drops.round(1).tolist()}")
     claim.check("barrier on the training data > 0", m.mean("train_a_barrier") > 0, m.describe("train_a_barrier"))
+    claim.check("training-accuracy drop < −50 pp", drops.mean() < -50, f"per seed {drops.round(1).tolist()}")

@@ -32,7 +32,8 @@ SUMMARY_METRICS = ("barrier", "delta", "barrier_frankle", "delta_midpoint", "ang
 @dataclass(frozen=True)
 class Setting:
     """One configuration, trained for every seed of the tier; ``paper`` maps a metric to the
-    paper's (mean, std), e.g. ``{"barrier": (2.35, 1.97), "delta": (-17.82, 7.91)}``."""
+    paper's (mean, std), e.g. ``{"barrier": (2.35, 1.97), "delta": (-17.82, 7.91)}``; std None where the
+    paper gives one approximate number (C2b: ``{"train_a_delta": (-80.0, None)}``)."""
 
     label: str
     spec: RunSpec
@@ -85,6 +86,12 @@ class Measurement:
         v = self.values(metric)
         return float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
+    def summary_metrics(self) -> list[str]:
+        """The metrics every summary carries, and any other per-run metric the paper gives for this
+        setting (ensemble figures such as Table III's live in the claim's extras instead)."""
+        others = [k for k in self.setting.paper if k not in SUMMARY_METRICS and all(k in r["metrics"] for r in self.records)]
+        return [*SUMMARY_METRICS, *others]
+
     def summary(self) -> dict:
         return {
             "label": self.setting.label,
@@ -94,8 +101,8 @@ class Measurement:
             "paper": {k: list(v) for k, v in self.setting.paper.items()},
             "paper_config": self.setting.paper_config,
             "paper_noise_scale": self.setting.paper_noise_scale,
-            "measured": {m: [self.mean(m), self.std(m)] for m in SUMMARY_METRICS},
-            "per_seed": {m: self.values(m).tolist() for m in SUMMARY_METRICS},
+            "measured": {m: [self.mean(m), self.std(m)] for m in self.summary_metrics()},
+            "per_seed": {m: self.values(m).tolist() for m in self.summary_metrics()},
         }
 
     def describe(self, metric: str) -> str:

@@ -26,17 +26,28 @@ STATUS_MARK = {"passed": "✅ reproduced", "failed": "❌ not reproduced", "not 
 
 
 def _fmt(pair) -> str:
+    """``mean ± std``; ``≈ mean`` where the paper gives a single approximate number."""
     if pair is None:
         return "–"
     mean, std = pair
-    return f"{mean:.3g} ± {std:.2g}"
+    return f"≈ {mean:.3g}" if std is None else f"{mean:.3g} ± {std:.2g}"
+
+
+OTHER_METRIC_NAMES = {"train_a_delta": "training-data Δ"}
+"""Names for metrics that a claim compares besides barrier and Δ (e.g. C2b's training-data Δ)."""
 
 
 def _paper_vs_ours(setting: dict) -> tuple[str, str]:
-    keys = [k for k in ("barrier", "delta") if k in setting["paper"]] or ["barrier", "delta"]
-    paper = " / ".join(_fmt(setting["paper"].get(k)) for k in keys)
-    ours = " / ".join(_fmt(setting["measured"].get(k)) for k in keys)
-    return paper, ours
+    """Paper and measured values, barrier / Δ by default; any other metric the paper gives and the
+    runs measure is named (C2b: training-data Δ)."""
+    others = [k for k in setting["paper"] if k not in ("barrier", "delta") and k in setting["measured"]]
+    keys = [k for k in ("barrier", "delta") if k in setting["paper"]] or ([] if others else ["barrier", "delta"])
+
+    def cells(values: dict) -> str:
+        return " / ".join([_fmt(values.get(k)) for k in keys]
+                          + [f"{OTHER_METRIC_NAMES.get(k, k)} {_fmt(values.get(k))}" for k in others])
+
+    return cells(setting["paper"]), cells(setting["measured"])
 
 
 class Figure:

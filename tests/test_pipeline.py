@@ -133,3 +133,15 @@ def test_verify_full_tier_names_what_is_missing(tmp_path, monkeypatch, capsys):
     for name in ("MNIST", "CIFAR-10", "Fashion-MNIST"):
         assert f"{name}: " in err and str(tmp_path / "data") in err
     assert "--data-root" in err and (tmp_path / "reports" / "report.html").is_file()
+
+
+def test_summary_names_metrics_other_than_barrier_and_delta():
+    """C2b compares a training-data Δ that the paper gives as one approximate number; a paper entry
+    the runs do not measure (Table III's ensemble figures) stays out of the summary."""
+    measured = {"barrier": [1.2, 0.1], "delta": [-5.0, 1.0], "train_a_delta": [-6.0, 2.5]}
+    setting = {"label": "mlp_l3", "seeds": [1], "measured": measured, "paper": {"train_a_delta": [-80.0, None]}}
+    outcome = {"claim": "C2b", "row": "mlp_l3", "status": "passed", "tier": "smoke", "analogue": "",
+               "wall_seconds": 1.0, "settings": [setting]}
+    assert summary_rows([outcome])[0][2:4] == ["training-data Δ ≈ -80", "training-data Δ -6 ± 2.5"]
+    setting["paper"] = {"wa_lmc": [0.4, 0.1]}
+    assert summary_rows([outcome])[0][2:4] == ["– / –", "1.2 ± 0.1 / -5 ± 1"]
