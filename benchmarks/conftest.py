@@ -1,8 +1,9 @@
 """Benchmark session: device, data, the matmul ceiling, and a summary table of all figures.
 
 Run: ``.venv/bin/python -m pytest benchmarks -p no:xdist --benchmark-only -q`` (add ``--gpu`` to
-time on CUDA, ``--precision bf16`` to time both engines' training steps under bfloat16 autocast). Every benchmark appends a row to :data:`ROWS` (fixture ``bench_rows``); the terminal summary prints them as
-the Markdown table kept in ``benchmarks/RESULTS.md``, with the device, threads and load average.
+time on CUDA, ``--precision bf16`` to time both engines' training steps under bfloat16 autocast).
+Every benchmark appends a row to :data:`ROWS` (fixture ``bench_rows``); the terminal summary prints
+them as the Markdown tables kept in ``benchmarks/RESULTS.md``, with the device, threads and load average.
 """
 
 from __future__ import annotations

@@ -103,11 +103,11 @@ def summary_rows(outcomes: list[dict]) -> list[list[str]]:
         tier = o["tier"] + (" (analogue)" if o["analogue"] else "")
         wall = f"{o['wall_seconds']:.0f} s" if o.get("wall_seconds") is not None else ""
         settings = o["settings"]
-        if len(settings) != 1:
+        first = len(settings) == 1
+        if not first:
             rows.append([o["claim"], o["row"], "–", "–", status, tier, "–", wall])
         for s in settings:
             paper, ours = _paper_vs_ours(s)
-            first = len(settings) == 1
             rows.append([
                 o["claim"] if first else "",
                 s["label"] if first else f"↳ {s['label']}",
