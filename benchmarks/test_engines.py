@@ -129,14 +129,14 @@ def test_resnet10_throughput(benchmark, bench_rows, engine, m, batch_size, noise
 def stacked_step(models, images, labels, shared: bool):
     """The engine's stacked network; images shared per subset (G=2, same noise) or per model."""
     network = stack_models(models)
-    optimizer = make_optimizer(network, 1e-3, images.device)
+    optimizer = make_optimizer(network, 1e-3)
     m = len(models)
     inputs = images[:: m // 2] if shared else images
 
     def step():
         log_probs = network(inputs)
         losses = F.nll_loss(log_probs.flatten(0, 1), labels.flatten(), reduction="none").view(m, -1).mean(1)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         losses.sum().backward()
         optimizer.step()
 

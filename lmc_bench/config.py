@@ -12,8 +12,10 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from .code_version import code_fingerprint
+
 SCHEMA_VERSION = 1
-"""Bumped whenever a change alters what an unchanged spec computes (invalidates stored runs)."""
+"""Layout of a run description; raised when a field changes meaning."""
 
 PAPER_SEEDS = (1, 20, 100, 500, 1500)
 """Initialisation seeds of the paper (Appendix C)."""
@@ -142,8 +144,10 @@ class RunSpec:
 
 
 def canonical_json(spec: RunSpec) -> str:
-    """Key-sorted, whitespace-free JSON of the spec plus the schema version."""
-    payload = {"schema": SCHEMA_VERSION, **spec.to_dict()}
+    """Key-sorted, whitespace-free JSON of the spec, the schema version and the fingerprint of the
+    code that trains and measures (:func:`lmc_bench.code_version.code_fingerprint`): results of
+    older code are never read as current."""
+    payload = {"schema": SCHEMA_VERSION, "code": code_fingerprint(), **spec.to_dict()}
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 

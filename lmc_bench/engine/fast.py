@@ -3,12 +3,13 @@
 Semantics follow the naive engine (:mod:`lmc_bench.train`, Algorithm 1 of Appendix B) model by
 model: the same initial weights (the stack is built from :func:`build_initial_pair`), the same
 per-epoch draws (:func:`epoch_draws` per copy), batch-mean NLL per model (summed over models for
-one backward pass, so each model's gradient is its own), Adam(lr) per model (``torch.optim.Adam``
-is element-wise, so one instance over the stacked tensors updates each model as its own instance
-would; the fused kernel is used), per-model BatchNorm statistics, per-epoch test evaluation.
+one backward pass, so each model's gradient is its own), Adam(lr) per model (:class:`StackedAdam`
+hands each model's slice to the Adam kernel as a tensor of its own), per-model BatchNorm
+statistics, per-epoch test evaluation. A model's arithmetic does not depend on the other models
+of its stack: two identical copies in one stack stay bit-identical.
 
-What differs: floating-point summation order (batched matmuls, grouped convolutions, the fused
-Adam kernel), and the dropout masks, which come from one generator per dropout seed on the device
+What differs from the naive engine: floating-point summation order (batched matmuls, grouped
+convolutions, the fused Adam kernel), and the dropout masks, which come from one generator per dropout seed on the device
 instead of the global RNG (models sharing a seed still share masks, as under same SGD noise).
 
 Families without a stacked form (``vgg_like``) are trained by :func:`train_pair_naive`.
@@ -29,6 +30,7 @@ from ..models import model_info
 from ..train import History, build_initial_pair, train_pair_naive, training_autocast
 from .evaluation import evaluate_stack
 from .feed import block_count, epoch_feed, load_batch
+from .optim import StackedAdam
 from .stacked import StackedNetwork, stack_models, unstack_models
 
 STACKED_FAMILIES = ("mlp", "resnet", "vgg")
@@ -50,9 +52,10 @@ class Member:
     model: nn.Module
 
 
-def make_optimizer(network: StackedNetwork, lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam over the stacked parameters; the fused kernel where one exists (CPU, CUDA)."""
-    return torch.optim.Adam(network.parameters(), lr=lr, fused=device.type in ("cpu", "cuda"))
+def make_optimizer(network: StackedNetwork, lr: float) -> StackedAdam:
+    """Adam over the stacked parameters, each model's slice updated as a tensor of its own (the
+    fused kernel where one exists: CPU, CUDA)."""
+    return StackedAdam(network.parameters(), lr=lr)
 
 
 def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: int, precision: str) -> tuple[list[float], list[float]]:
@@ -68,7 +71,7 @@ def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: in
             log_probs = network(images).float()
         batch = labels.shape[1]
         losses = F.nll_loss(log_probs.flatten(0, 1), labels.flatten(), reduction="none").view(m, batch).mean(1)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         losses.sum().backward()
         optimizer.step()
         loss_sum += losses.detach().double() * batch
@@ -88,7 +91,7 @@ def train_stack(members: list[Member], data: PreparedData, device, progress=None
     n = len(subsets[0])
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
     network = stack_models([member.model for member in members]).to(device)
-    optimizer = make_optimizer(network, train.lr, device)
+    optimizer = make_optimizer(network, train.lr)
     streams = [
         epoch_draws(n, train.epochs, train.noise, member.spec.seed, member.copy_index, member.spec.data.flip)
         for member in members
