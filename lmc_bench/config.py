@@ -45,6 +45,7 @@ class DataSpec:
     ``imbalance_x``; "none" = both copies train on subset 1 of the 50/50 split (Fig. 6).
     ``normalization``: "centered" (per-channel training mean/std) or "unit" (x/255, "[0,1]").
     ``flip``: random horizontal flip of training images (CIFAR-10 in the paper).
+    ``split_seed``: seed of the random split (Section III-B splits "at random").
     """
 
     dataset: str = "mnist_bundled"
@@ -52,6 +53,7 @@ class DataSpec:
     imbalance_x: int = 20
     normalization: str = "centered"
     flip: bool = False
+    split_seed: int = 0
 
     def __post_init__(self):
         _check(self.shift, SHIFTS, "shift")

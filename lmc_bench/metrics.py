@@ -85,14 +85,17 @@ def barrier_local_minima(losses, lambdas=None) -> tuple[float, int]:
     neighbours counts once, at its first index),
     ``B_k = L[k] − ½(min_{i≤k} L[i] + min_{i≥k} L[i])``; the result is the largest ``B_k`` and its
     index (first on ties). A convex-like path without interior maximum gives ``(0.0, i)`` with
-    ``i`` the grid point closest to λ = 0.5 (the lower one on ties), where Δ of Eq. (2) is read.
+    ``i`` the path's loss minimum, where Δ of Eq. (2) is read (Section III-D: the accuracy of the
+    interpolated model "exhibiting loss barrier or a minimum"); among equal minima the one nearest
+    λ = 0.5 (the lower λ on ties).
     """
     path = _finite_vector(losses, "losses")
     grid = _grid(lambdas, len(path))
     peaks = _interior_maxima(path)
     if len(peaks) == 0:
-        distance = np.abs(grid - 0.5)
-        return 0.0, int(np.flatnonzero(distance <= distance.min() + 1e-12)[0])
+        minima = np.flatnonzero(path == path.min())
+        distance = np.abs(grid[minima] - 0.5)
+        return 0.0, int(minima[np.flatnonzero(distance <= distance.min() + 1e-12)[0]])
     prefix_min = np.minimum.accumulate(path)
     suffix_min = np.minimum.accumulate(path[::-1])[::-1]
     heights = path[peaks] - 0.5 * (prefix_min[peaks] + suffix_min[peaks])

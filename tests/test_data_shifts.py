@@ -61,11 +61,27 @@ def test_fifty_fifty_is_deterministic():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("split", [split_covariate_shift, split_label_imbalance])
+def test_splits_are_random_and_fixed_by_their_seed(split):
+    """Section III-B splits "at random": the seed fixes the split, another seed draws another
+    one, and neither is a rule of dataset order (parity or first k of a class)."""
+    labels = np.repeat(np.arange(10), 100)
+    first, second = split(labels, seed=0)
+    again, _ = split(labels, seed=0)
+    other, _ = split(labels, seed=1)
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(np.sort(first), np.sort(other))
+    class_zero = np.sort(first[labels[first] == 0])
+    assert not np.array_equal(class_zero, np.arange(0, 100, 2))
+    assert not np.array_equal(class_zero, np.arange(len(class_zero)))
+    assert len(np.intersect1d(first, second)) == 0
+
+
 @settings(max_examples=60, deadline=None)
-@given(labels=label_arrays)
-def test_fifty_fifty_properties(labels):
+@given(labels=label_arrays, seed=st.integers(0, 2**32 - 1))
+def test_fifty_fifty_properties(labels, seed):
     """Class-aligned (labels[a][i] == labels[b][i]), disjoint, half of every class each."""
-    assert_covariate_split(labels, *split_covariate_shift(labels))
+    assert_covariate_split(labels, *split_covariate_shift(labels, seed=seed))
 
 
 # --- label imbalance, split x/(100 - x) ---------------------------------------------------------

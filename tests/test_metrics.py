@@ -59,7 +59,9 @@ def ref_local_minima(losses):
             if best_value is None or value > best_value:
                 best_value, best_index = value, k
     if best_value is None:
-        return 0.0, (n - 1) // 2
+        lowest = min(losses)
+        minima = [i for i in range(n) if losses[i] == lowest]
+        return 0.0, min(minima, key=lambda i: (abs(i / (n - 1) - 0.5), i))
     return best_value, best_index
 
 
@@ -185,7 +187,7 @@ def test_single_bump():
     assert barrier_linear(bump) == 3.0
 
 
-def test_convex_basin_has_zero_barrier_read_at_half():
+def test_convex_basin_has_zero_barrier_read_at_its_minimum():
     basin = [1.0, 0.5, 0.2, 0.5, 1.0]
     assert barrier_frankle(basin) == 0.0
     assert barrier_local_minima(basin) == (0.0, 2)
@@ -211,14 +213,18 @@ def test_two_bumps_the_larger_barrier_counts():
 def test_plateaus():
     assert barrier_local_minima([0.0, 2.0, 2.0, 2.0, 0.0]) == (2.0, 1)
     assert barrier_local_minima([0.0, 1.0, 1.0, 2.0, 0.0]) == (2.0, 3)
-    assert barrier_local_minima([0.0, 1.0, 1.0]) == (0.0, 1)
-    assert barrier_local_minima([1.0, 1.0, 0.0]) == (0.0, 1)
+    assert barrier_local_minima([0.0, 1.0, 1.0]) == (0.0, 0)
+    assert barrier_local_minima([1.0, 1.0, 0.0]) == (0.0, 2)
 
 
-def test_no_interior_maximum_reads_the_grid_point_nearest_half():
+def test_no_interior_maximum_reads_the_loss_minimum():
+    """Section III-D: Δ is read at the interpolated model "exhibiting loss barrier or a minimum";
+    among equal minima, the one nearest λ = 0.5."""
     assert barrier_local_minima([1.0, 0.0, 0.0, 1.0]) == (0.0, 1)
-    assert barrier_local_minima([1.0, 0.0, 0.5, 1.0], lambdas=[0.0, 0.2, 0.6, 1.0]) == (0.0, 2)
-    assert barrier_local_minima(np.linspace(0, 1, 11)) == (0.0, 5)
+    assert barrier_local_minima([1.0, 0.0, 0.5, 1.0], lambdas=[0.0, 0.2, 0.6, 1.0]) == (0.0, 1)
+    assert barrier_local_minima([1.0, 0.5, 0.5, 0.5, 1.0], lambdas=[0.0, 0.1, 0.45, 0.9, 1.0]) == (0.0, 2)
+    assert barrier_local_minima(np.linspace(0, 1, 11)) == (0.0, 0)
+    assert barrier_local_minima(np.linspace(1, 0, 11)) == (0.0, 10)
 
 
 def test_barrier_linear_ignores_linear_variation():

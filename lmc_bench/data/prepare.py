@@ -35,8 +35,8 @@ class PreparedData:
 def split_indices(labels: np.ndarray, spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
     """The two training subsets of ``spec.shift`` (Table II)."""
     if spec.shift == "label_imbalance":
-        return split_label_imbalance(labels, spec.imbalance_x)
-    first, second = split_covariate_shift(labels)
+        return split_label_imbalance(labels, spec.imbalance_x, seed=spec.split_seed)
+    first, second = split_covariate_shift(labels, seed=spec.split_seed)
     return (first, first) if spec.shift == "none" else (first, second)
 
 
