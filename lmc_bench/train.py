@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from .config import RunSpec
-from .data.order import EpochDraws, epoch_draws, tracked_labels
+from .data.order import TRACKED_LABELS, EpochDraws, epoch_draws, tracked_batch
 from .data.prepare import PreparedData
 from .models import build_model
 
@@ -81,14 +81,18 @@ def apply_flips(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
     return torch.where(flips.view(-1, 1, 1, 1), images.flip(-1), images)
 
 
-def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, device, precision: str) -> tuple[float, float]:
-    """One epoch over the subset in the drawn order; returns mean training loss and accuracy."""
+def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, device, precision: str) -> tuple[float, float, list[int]]:
+    """One epoch over the subset in the drawn order; returns mean training loss and accuracy, and
+    the first labels of the tracked batch as the loader delivered them (Appendix B's check)."""
     model.train()
     torch.manual_seed(draws.dropout_seed)
     order = draws.permutation.tolist()
     loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, sampler=order, drop_last=False)
     loss_sum, correct, position = 0.0, 0, 0
-    for images, labels in loader:
+    watched, seen = tracked_batch(len(y), batch_size), []
+    for step, (images, labels) in enumerate(loader):
+        if step == watched:
+            seen = labels[:TRACKED_LABELS].tolist()
         if draws.flips is not None:
             images = apply_flips(images, draws.flips[position : position + len(labels)])
         position += len(labels)
@@ -101,7 +105,7 @@ def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, devi
         optimizer.step()
         loss_sum += loss.item() * len(labels)
         correct += (log_probs.argmax(1) == labels).sum().item()
-    return loss_sum / len(y), 100.0 * correct / len(y)
+    return loss_sum / len(y), 100.0 * correct / len(y), seen
 
 
 def train_copy(model, spec: RunSpec, data: PreparedData, copy_index: int, device, progress=None) -> History:
@@ -111,9 +115,9 @@ def train_copy(model, spec: RunSpec, data: PreparedData, copy_index: int, device
     history = History()
     draws_per_epoch = epoch_draws(len(y), spec.train.epochs, spec.train.noise, spec.seed, copy_index, spec.data.flip)
     for epoch, draws in enumerate(draws_per_epoch):
+        train_loss, train_acc, seen = train_epoch(model, optimizer, x, y, draws, spec.train.batch_size, device, spec.train.precision)
         if epoch in (0, spec.train.epochs - 1):
-            history.tracked_labels[str(epoch + 1)] = tracked_labels(y, draws.permutation, spec.train.batch_size)
-        train_loss, train_acc = train_epoch(model, optimizer, x, y, draws, spec.train.batch_size, device, spec.train.precision)
+            history.tracked_labels[str(epoch + 1)] = seen
         test_loss, test_acc, _ = evaluate(model, data.test_x, data.test_y, device)
         history.train_loss.append(train_loss)
         history.train_acc.append(train_acc)

@@ -65,8 +65,14 @@ def epoch_draws(
         yield EpochDraws(permutation, flips, dropout_seed)
 
 
+def tracked_batch(n: int, batch_size: int) -> int:
+    """Index of the batch whose first labels Appendix B compares: ``TRACKED_BATCH``, or the last
+    batch of an epoch with fewer batches."""
+    return min(TRACKED_BATCH, -(-n // batch_size) - 1)
+
+
 def tracked_labels(labels: torch.Tensor, permutation: torch.Tensor, batch_size: int) -> list[int]:
-    """Labels at the first positions of batch ``TRACKED_BATCH`` (the last batch if there are fewer)."""
-    n_batches = -(-len(permutation) // batch_size)
-    start = min(TRACKED_BATCH, n_batches - 1) * batch_size
+    """Labels that the draw ``permutation`` puts at the first positions of the tracked batch (what
+    the engines record from the batches they actually train on)."""
+    start = tracked_batch(len(permutation), batch_size) * batch_size
     return labels[permutation[start : start + TRACKED_LABELS]].tolist()

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import RunSpec
-from ..data.order import epoch_draws, tracked_labels
+from ..data.order import TRACKED_LABELS, epoch_draws, tracked_batch
 from ..data.prepare import PreparedData
 from ..models import model_info
 from ..train import History, build_initial_pair, train_pair_naive, training_autocast
@@ -58,15 +58,19 @@ def make_optimizer(network: StackedNetwork, lr: float) -> StackedAdam:
     return StackedAdam(network.parameters(), lr=lr)
 
 
-def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: int, precision: str) -> tuple[list[float], list[float]]:
+def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: int, precision: str):
     """One epoch of every model of the stack; per model, mean training loss and accuracy (percent),
-    accumulated as :func:`lmc_bench.train.train_epoch` does."""
+    accumulated as :func:`lmc_bench.train.train_epoch` does, and the first labels of the tracked
+    batch as each model received them (Appendix B's check)."""
     network.train()
     m, n = network.m, feed.index.shape[1]
     loss_sum = torch.zeros(m, dtype=torch.float64, device=feed.index.device)
     correct = torch.zeros(m, dtype=torch.int64, device=feed.index.device)
-    for index, flips in feed.batches(batch_size):
+    watched, seen = tracked_batch(n, batch_size), None
+    for step, (index, flips) in enumerate(feed.batches(batch_size)):
         images, labels = load_batch(train_x, train_y, index, flips, m)
+        if step == watched:
+            seen = labels[:, :TRACKED_LABELS].tolist()
         with training_autocast(precision, train_x.device):
             log_probs = network(images).float()
         batch = labels.shape[1]
@@ -76,7 +80,7 @@ def train_stack_epoch(network, optimizer, feed, train_x, train_y, batch_size: in
         optimizer.step()
         loss_sum += losses.detach().double() * batch
         correct += (log_probs.argmax(-1) == labels).sum(1)
-    return (loss_sum / n).tolist(), (100.0 * correct.double() / n).tolist()
+    return (loss_sum / n).tolist(), (100.0 * correct.double() / n).tolist(), seen
 
 
 def train_stack(members: list[Member], data: PreparedData, device, progress=None) -> tuple[list[nn.Module], list[History]]:
@@ -99,14 +103,14 @@ def train_stack(members: list[Member], data: PreparedData, device, progress=None
     histories = [History() for _ in members]
     for epoch in range(train.epochs):
         draws = [next(stream) for stream in streams]
-        if epoch in (0, train.epochs - 1):
-            for history, subset, d in zip(histories, subsets, draws):
-                history.tracked_labels[str(epoch + 1)] = tracked_labels(data.train_y[subset], d.permutation, train.batch_size)
         if network.has_dropout:
             seeds = [d.dropout_seed for d in draws]
             network.dropout.reseed(seeds, block_count(len(seeds), lambda i, j: seeds[i] == seeds[j]), device)
         feed = epoch_feed(draws, subsets, device)
-        train_losses, train_accs = train_stack_epoch(network, optimizer, feed, train_x, train_y, train.batch_size, train.precision)
+        train_losses, train_accs, seen = train_stack_epoch(network, optimizer, feed, train_x, train_y, train.batch_size, train.precision)
+        if epoch in (0, train.epochs - 1):
+            for history, labels in zip(histories, seen):
+                history.tracked_labels[str(epoch + 1)] = labels
         test = evaluate_stack(network, data.test_x, data.test_y, device)
         for i, history in enumerate(histories):
             history.train_loss.append(train_losses[i])
