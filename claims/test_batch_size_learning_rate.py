@@ -8,14 +8,14 @@ on the bundled MNIST sample.
 import pytest
 
 from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
-from lmc_bench.paper_tables import TABLE_VI, verdict_of
+from lmc_bench.paper_tables import TABLE_VI, printed_verdict, verdict_text
 
 TABLE_VI_ROWS = [
     ClaimRow("C3", "Table VI: barrier and Δ per model, learning rate and batch size", "IV-D, Table VI", "full",
              (paper_setting(f"{r.model}, {r.dataset}, lr {r.lr:g}, B={batch}" + (", different noise" if r.noise == "different" else ""),
                             paper_spec(r.model, r.dataset, r.lr, batch, noise=r.noise, normalization=r.normalization),
                             {"barrier": cell[0], "delta": cell[1]}),),
-             f"{verdict_of(cell[1][0])} (paper Δ = {cell[1][0]} pp)")
+             verdict_text(printed_verdict("VI", r.model, r.dataset, r.lr, batch, cell[1][0], r.normalization), cell[1][0]))
     for r in TABLE_VI
     for batch, cell in ((32, r.b32), (1024, r.b1024))
     if cell is not None

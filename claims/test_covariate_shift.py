@@ -7,7 +7,7 @@ instead of 29,997, B = 32 needs lr 1.5e-2 to match g ≈ 0.93 of the paper's lr 
 import pytest
 
 from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
-from lmc_bench.paper_tables import TABLE_VI, verdict_of
+from lmc_bench.paper_tables import TABLE_VI, printed_verdict, verdict_of, verdict_text
 
 SMOKE_LR = 1.5e-2
 MATCHED = f"N = 2,000 per subset, B = 32, lr {SMOKE_LR:g} (g ≈ 0.92, the paper's g at lr 1e-3 is 0.94)"
@@ -17,7 +17,7 @@ C1_FULL = [
     ClaimRow("C1", C1_TITLE, "IV-B, Fig. 4", "full",
              (paper_setting(f"{r.model}, {r.dataset}, B=32, lr {r.lr:g}", paper_spec(r.model, r.dataset, r.lr, 32),
                             {"barrier": r.b32[0], "delta": r.b32[1]}),),
-             f"{verdict_of(r.b32[1][0])} (mean Δ {'≥' if r.b32[1][0] >= -5 else '<'} −5 pp, paper Δ = {r.b32[1][0]})")
+             verdict_text(printed_verdict("VI", r.model, r.dataset, r.lr, 32, r.b32[1][0]), r.b32[1][0]))
     for r in TABLE_VI
     if r.b32 is not None and r.model in ("mlp_l1", "mlp_l3", "vgg11") and r.noise == "same"
 ]
@@ -67,6 +67,10 @@ def test_c1_deeper_mlp_less_stable(row, claim):
 
 
 CIFAR_L3 = {(r.model, r.lr): r for r in TABLE_VI if r.dataset == "cifar10" and r.model.startswith("mlp_l3")}
+_BN_BARRIER = CIFAR_L3[("mlp_l3_bn", 1e-3)].b32[0]
+C2_BARRIER = round(_BN_BARRIER[0] - 2 * _BN_BARRIER[1], 2)
+"""0.41: the lowest barrier the paper's BN row (0.61 ± 0.1) allows at two standard deviations; the
+row without BN (0.0 ± 0.0) stays below it, the row with BN above."""
 C2_ROWS = [
     ClaimRow("C2", "Overfitting: MLP L3 on CIFAR-10 shows no barrier yet a large accuracy drop; with BN a barrier",
              "IV-C, Fig. 5", "full",
@@ -74,8 +78,8 @@ C2_ROWS = [
                             {"barrier": CIFAR_L3[(model, 1e-3)].b32[0], "delta": CIFAR_L3[(model, 1e-3)].b32[1]}),),
              expectation)
     for model, expectation in (
-        ("mlp_l3", "barrier < 0.1 and Δ < −5 pp (mean over seeds)"),
-        ("mlp_l3_bn", "barrier ≥ 0.1 and Δ < −5 pp (mean over seeds)"),
+        ("mlp_l3", f"barrier < {C2_BARRIER:g} and Δ < −5 pp (mean over seeds)"),
+        ("mlp_l3_bn", f"barrier ≥ {C2_BARRIER:g} and Δ < −5 pp (mean over seeds)"),
     )
 ]
 
@@ -84,11 +88,15 @@ C2_ROWS = [
 def test_c2_overfitting_hides_the_barrier(row, claim):
     m = claim.measure(row.settings[0])
     with_bn = row.settings[0].spec.model.endswith("_bn")
-    barrier_ok = m.mean("barrier") >= 0.1 if with_bn else m.mean("barrier") < 0.1
-    claim.check("barrier " + ("≥ 0.1" if with_bn else "< 0.1"), barrier_ok, m.describe("barrier"))
+    barrier_ok = m.mean("barrier") >= C2_BARRIER if with_bn else m.mean("barrier") < C2_BARRIER
+    claim.check(f"barrier {'≥' if with_bn else '<'} {C2_BARRIER:g}", barrier_ok, m.describe("barrier"))
     claim.check("Δ < −5 pp", m.mean("delta") < -5, m.describe("delta"))
     claim.note("train_vs_test_accuracy_gap_pp", [r["history"]["a"]["train_acc"][-1] - r["history"]["a"]["test_acc"][-1] for r in m.records])
 
+
+C2B_DROP = round(-80.0 + 2 * CIFAR_L3[("mlp_l3", 1e-3)].b32[1][1], 2)
+"""−73.36 pp: the paper gives "about −80 pp" without a spread; we borrow the spread of the same
+model's accuracy drop in Table VI (MLP L3, CIFAR-10, B=32: ± 3.32) and allow two of it."""
 
 C2B_ROW = ClaimRow(
     "C2b", "Different inits on one subset: a training-data barrier with a large training-accuracy drop", "IV-C, Fig. 6",
@@ -96,7 +104,7 @@ C2B_ROW = ClaimRow(
     (paper_setting("mlp_l3, cifar10, independent init, same subset, different noise",
                    paper_spec("mlp_l3", "cifar10", 1e-3, 32, shift="none", noise="different", on_train=True)
                    .replace(**{"train.init": "independent"}), {"train_a_delta": (-80.0, None)}),),
-    "training-accuracy drop along the path below −50 pp (paper: about −80 pp) and a barrier on the training data")
+    f"training-accuracy drop along the path below {C2B_DROP:g} pp (paper: about −80 pp) and a barrier on the training data")
 
 
 C2B_SMOKE = ClaimRow(
@@ -121,4 +129,4 @@ def test_c2b_different_inits_disagree_on_training_data(row, claim):
     m = claim.measure(row.settings[0])
     drops = m.values("train_a_delta")
     claim.check("barrier on the training data > 0", m.mean("train_a_barrier") > 0, m.describe("train_a_barrier"))
-    claim.check("training-accuracy drop < −50 pp", drops.mean() < -50, f"per seed {drops.round(1).tolist()}")
+    claim.check(f"training-accuracy drop < {C2B_DROP:g} pp", drops.mean() < C2B_DROP, f"per seed {drops.round(1).tolist()}")

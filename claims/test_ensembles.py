@@ -10,8 +10,14 @@ from lmc_bench.ensembles import different_seed_ensembles, lmc_ensembles
 from lmc_bench.paper_tables import TABLE_III
 
 C8_TITLE = "LMC ensembles make the same mistakes: wrong agreement about twice that of different-seed ensembles"
-STRONG_RATIO = 1.5
-"""'About twice' (paper: 1.88 for ResNet22, 1.75 for VGG11); MLP L1 only needs a ratio above 1 (paper: 1.32)."""
+
+
+def required_ratio(row) -> float:
+    """WA(LMC) / WA(seeds) that a row must exceed: the paper's WA(LMC) less two of its standard
+    deviations, over the paper's WA(seeds) (ResNet22 1.80, VGG11 1.70, MLP L1 1.30; the paper's own
+    ratios are 1.88, 1.75 and 1.32, "about twice" for ResNet and VGG, weaker for the MLP)."""
+    return round((row.wa_lmc[0] - 2 * row.wa_lmc[1]) / row.wa_seeds, 2)
+
 
 ROWS = [
     ClaimRow("C8", C8_TITLE, "IV-I, Table III", "full",
@@ -19,10 +25,12 @@ ROWS = [
                             {"wa_lmc": r.wa_lmc, "wa_seeds": (r.wa_seeds, 0.0), "wd_lmc": r.wd_lmc, "wd_seeds": (r.wd_seeds, 0.0),
                              "vote_lmc": r.vote_lmc, "vote_seeds": (r.vote_seeds, 0.0), "average_lmc": r.average_lmc,
                              "average_seeds": (r.average_seeds, 0.0)}),),
-             f"WA(LMC) / WA(seeds) > {1.0 if r.model == 'mlp_l1' else STRONG_RATIO:g}; WD(LMC) < WD(seeds); "
+             f"WA(LMC) / WA(seeds) > {required_ratio(r):g}; WD(LMC) < WD(seeds); "
              "different-seed ensembles more accurate by vote and by averaged prediction")
     for r in TABLE_III
 ]
+
+PAPER_ROW = {r.model: r for r in TABLE_III}
 
 SMOKE = ClaimRow(
     "C8", C8_TITLE, "IV-I", "smoke",
@@ -45,7 +53,7 @@ def test_c8_lmc_ensembles_share_mistakes(row, claim):
     lmc, seeds = lmc_ensembles(log_probs, labels), different_seed_ensembles(log_probs, labels)
     claim.note("ensembles", {"lmc": lmc, "different_seeds": seeds})
     ratio = lmc["wa"][0] / seeds["wa"] if seeds["wa"] > 0 else float("inf")
-    needed = 1.0 if setting.spec.model == "mlp_l1" else STRONG_RATIO
+    needed = required_ratio(PAPER_ROW[setting.spec.model])
     claim.check(f"WA(LMC) / WA(seeds) > {needed:g}", ratio > needed, f"WA LMC {lmc['wa'][0]:.3f}, seeds {seeds['wa']:.3f}, ratio {ratio:.2f}")
     claim.check("WD(LMC) < WD(seeds)", lmc["wd"][0] < seeds["wd"], f"{lmc['wd'][0]:.3f} vs {seeds['wd']:.3f}")
     for rule in ("vote_acc", "average_acc"):

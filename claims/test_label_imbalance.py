@@ -4,7 +4,7 @@ B=1024, while VGG11 stays stable. The imbalanced split always has different SGD 
 import pytest
 
 from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
-from lmc_bench.paper_tables import TABLE_VII, verdict_of
+from lmc_bench.paper_tables import TABLE_VII, printed_verdict, verdict_text
 
 C4_TITLE = "Label imbalance (20/80) breaks ResNet and VGG19 stability at B=1024; VGG11 stays stable"
 
@@ -13,7 +13,7 @@ ROWS = [
              (paper_setting(f"{r.model}, {r.dataset}, lr {r.lr:g}, B=1024, {split}" + (", different noise" if noise == "different" else ""),
                             paper_spec(r.model, r.dataset, r.lr, 1024, shift=shift, noise=noise),
                             {"barrier": barrier, "delta": delta}),),
-             f"{verdict_of(delta[0])} (paper Δ = {delta[0]} pp)")
+             verdict_text(printed_verdict("VII", r.model, r.dataset, r.lr, 1024, delta[0]), delta[0]))
     for r in TABLE_VII
     for split, shift, noise, barrier, delta in (
         ("50/50", "covariate", r.noise_5050, r.barrier_5050, r.delta_5050),

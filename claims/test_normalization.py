@@ -4,7 +4,7 @@ BatchNorm restores it; ResNet10 and VGG11 are unaffected (CIFAR-10, 50/50, same 
 import pytest
 
 from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
-from lmc_bench.paper_tables import TABLE_VIII, verdict_of
+from lmc_bench.paper_tables import TABLE_VIII, printed_verdict, verdict_of, verdict_text
 
 C6_TITLE = "[0,1] normalisation breaks LMC in MLPs without BN; BN restores it; ResNet10 and VGG11 unaffected"
 
@@ -13,7 +13,7 @@ ROWS = [
              (paper_setting(f"{r.model}, cifar10, lr {r.lr:g}, B={r.batch_size}, {label}",
                             paper_spec(r.model, "cifar10", r.lr, r.batch_size, normalization=normalization),
                             {"barrier": barrier, "delta": delta}),),
-             f"{verdict_of(delta[0])} (paper Δ = {delta[0]} pp)")
+             verdict_text(printed_verdict("VIII", r.model, "cifar10", r.lr, r.batch_size, delta[0], normalization), delta[0]))
     for r in TABLE_VIII
     for label, normalization, barrier, delta in (
         ("centered", "centered", r.barrier_centered, r.delta_centered),

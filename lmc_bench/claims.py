@@ -25,6 +25,9 @@ STABLE_THRESHOLD_PP = -5.0
 PAPER_SUBSET_SIZE = {"mnist": 29_997, "fashion_mnist": 29_997, "cifar10": 25_000}
 """Training-subset sizes of the paper's 50/50 split (Appendix C)."""
 
+CONTROL_TOLERANCE = 1e-5
+"""Largest barrier (and |Δ| in pp) of a flat control path: Appendix B's "flat to 1e-5"."""
+
 SUMMARY_METRICS = ("barrier", "delta", "barrier_frankle", "delta_midpoint", "angle", "manhattan",
                    "final_train_loss", "noise_scale")
 
@@ -68,12 +71,20 @@ def paper_noise_scale(dataset: str, lr: float, batch_size: int) -> float:
     return noise_scale(lr, PAPER_SUBSET_SIZE[dataset], batch_size)
 
 
+def control_spec(spec: RunSpec) -> RunSpec:
+    """``spec`` without its data shift and noise difference: shared Θ0, copy B on copy A's subset,
+    same SGD noise (Appendix B's reproducibility check as the control of every comparison)."""
+    return spec.replace(**{"data.shift": "none", "train.noise": "same", "train.init": "shared"})
+
+
 @dataclass
 class Measurement:
-    """All seeds of one setting: the stored records and per-metric arrays."""
+    """All seeds of one setting: the stored records and per-metric arrays, and (smoke tier) the
+    measurement of its no-shift control."""
 
     setting: Setting
     records: list[dict]
+    control: "Measurement | None" = None
 
     def values(self, metric: str) -> np.ndarray:
         return np.array([r["metrics"][metric] for r in self.records], dtype=float)
@@ -180,12 +191,26 @@ class ClaimRecorder:
         return [setting.spec.replace(seed=s, engine=engine) for s in self.context.seeds]
 
     def measure(self, setting: Setting) -> Measurement:
+        """Train or read every seed of ``setting``; a smoke setting also gets its control."""
         from .experiment import run_experiments
 
         records = run_experiments(self.specs(setting), self.context.store, self.context.device, self.context.data_root)
         measurement = Measurement(setting, records)
-        self.outcome["settings"].append(measurement.summary())
+        summary = measurement.summary()
+        if self.row.tier == "smoke":
+            measurement.control = self.measure_control(setting)
+            summary["control"] = measurement.control.summary()
+        self.outcome["settings"].append(summary)
         return measurement
+
+    def measure_control(self, setting: Setting) -> Measurement:
+        """The no-shift control of ``setting`` (Appendix B): both copies from one Θ0 on the same
+        subset under the same SGD noise, which must give one model and a flat path."""
+        from .experiment import run_experiments
+
+        control = Setting(f"{setting.label} — control", control_spec(setting.spec))
+        records = run_experiments(self.specs(control), self.context.store, self.context.device, self.context.data_root)
+        return Measurement(control, records)
 
     def check(self, description: str, passed: bool, detail: str) -> None:
         """Record one assertion of the claim and raise AssertionError when it fails."""
@@ -206,6 +231,17 @@ class ClaimRecorder:
         self.outcome["extra"].setdefault("verdicts", {})[measurement.setting.label] = {"expected": expected, "observed": observed}
         self.check(f"{measurement.setting.label} is {expected}", passed,
                    f"observed {observed}; {measurement.describe('delta')}; {measurement.describe('barrier')}")
+        if expected == "unstable" and measurement.control is not None:
+            self.expect_flat_control(measurement)
+
+    def expect_flat_control(self, measurement: Measurement) -> None:
+        """Instability counts only where the control is flat: its copies end as one model, so any
+        barrier of the shifted pair comes from the shift, not from the engine's arithmetic."""
+        control = measurement.control
+        barriers, deltas = control.values("barrier_frankle"), control.values("delta")
+        passed = bool((barriers <= CONTROL_TOLERANCE).all() and (abs(deltas) <= CONTROL_TOLERANCE).all())
+        self.check(f"{measurement.setting.label}: the no-shift control is flat on every seed", passed,
+                   f"{control.describe('barrier_frankle')}; {control.describe('delta')}")
 
     def note(self, key: str, value) -> None:
         self.outcome["extra"][key] = value

@@ -136,6 +136,12 @@ Table VI's −5.06 (MLP L3 BN, MNIST, lr 1e-2) and −5.32 (MLP L3 BN, CIFAR-10,
 same −5.32 in Table VIII (centered)."""
 
 
+def verdict_text(verdict: str, delta_mean: float) -> str:
+    """A claim row's expectation for a paper cell: its printed verdict and the Δ it rests on."""
+    note = ", printed without bold although below −5 pp" if verdict != verdict_of(delta_mean) else ""
+    return f"{verdict} (paper Δ = {delta_mean} pp{note})"
+
+
 def printed_verdict(table: str, model: str, dataset: str, lr: float, batch_size: int, delta_mean: float,
                     normalization: str = "centered") -> str:
     """The paper's own verdict for one cell: "unstable" where it prints Δ in bold, else "stable".
