@@ -43,14 +43,21 @@ def build_initial_pair(spec: RunSpec) -> tuple[torch.nn.Module, torch.nn.Module]
         return model_a, build_model(spec.model, spec.data.dataset, **spec.data.model_overrides())
 
 
+def image_chunks(x, size: int):
+    """``x`` in order, ``size`` images at a time: slices of a tensor, or the memory-mapped image set's loader."""
+    if isinstance(x, torch.Tensor):
+        return (x[start : start + size] for start in range(0, len(x), size))
+    return x.in_order(size)
+
+
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> tuple[float, float, torch.Tensor]:
     """Mean loss, score in percent (accuracy, or weighted AP for multi-label data), and the outputs
     (CPU: log-probabilities, or logits) of ``model`` on (x, y)."""
     model.eval()
     outputs = []
-    for start in range(0, len(x), EVAL_BATCH_SIZE):
-        outputs.append(model(x[start : start + EVAL_BATCH_SIZE].to(device)).float().cpu())
+    for images in image_chunks(x, EVAL_BATCH_SIZE):
+        outputs.append(model(images.to(device)).float().cpu())
     log_probs = torch.cat(outputs)
     loss, score = loss_and_score(log_probs, y)
     return loss, score, log_probs

@@ -87,6 +87,7 @@ def test_worker_loader_gives_the_same_batches(data_root, monkeypatch):
     for (xs, ys), (xp, yp) in zip(serial, parallel):
         assert torch.equal(xs, xp) and torch.equal(ys, yp)
     assert torch.equal(serial[0][0], data.train_x[order[:4]])
+    assert torch.equal(torch.cat(list(data.test_x.in_order(3))), data.test_x[:])
 
 
 def test_multi_label_loss_and_score():
@@ -218,3 +219,18 @@ def test_report_shows_a_pipeline_check_and_the_paper_statement():
     [row] = summary_rows([outcome])
     assert row[2] == "small barrier (no per-pair numbers)" and row[4] == "🔧 pipeline check passed (not evidence)"
     assert summary_rows([{**outcome, "kind": "claim"}])[0][4] == "✅ reproduced"
+
+
+def test_band_pair_figure_orders_pairs_by_wavelength_gap():
+    from lmc_bench.plots_domain import band_pair_figure, pair_label
+
+    def runs(bands, delta):
+        spec = {"data": {"shift": "domain", "bands": bands}}
+        return [{"spec": spec, "metrics": {"delta": delta + s, "barrier": 0.1}} for s in (0.0, 1.0)]
+
+    settings = [("a", runs(["B02", "B08"], -9.0)), ("b", runs(["B02", "B03"], -2.0)),
+                ("c", runs(["B04B03B02", "B08B04B03"], -1.0))]
+    figure = band_pair_figure(settings)
+    labels = [t.get_text() for t in figure.axes[1].get_xticklabels()]
+    assert labels == ["B02–B03\n70 nm", "B02–B08\n352 nm", "B04B03B02–B08B04B03\n2 shared"]
+    assert band_pair_figure(settings[:1]) is None and pair_label(["B11B08B02", "B04B03B02"])[1].endswith("1 shared")

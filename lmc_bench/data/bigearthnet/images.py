@@ -91,9 +91,16 @@ class PatchImages:
     def batches(self, labels: torch.Tensor, order: list[int], batch_size: int) -> DataLoader:
         """(images, labels) batches visiting the rows in ``order`` (the last partial batch kept), read
         by worker processes when the set is large."""
-        workers = 0 if len(self) < MIN_PATCHES_FOR_WORKERS else min(MAX_LOADER_WORKERS, os.cpu_count() or 1)
-        return DataLoader(_Batches(self, labels), batch_size=None, num_workers=workers,
+        return DataLoader(_Batches(self, labels), batch_size=None, num_workers=self._workers(),
                           sampler=BatchSampler(order, batch_size, drop_last=False))
+
+    def in_order(self, batch_size: int) -> DataLoader:
+        """The images in row order, ``batch_size`` at a time (evaluation), read like :meth:`batches`."""
+        return DataLoader(_Batches(self, None), batch_size=None, num_workers=self._workers(),
+                          sampler=BatchSampler(range(len(self)), batch_size, drop_last=False))
+
+    def _workers(self) -> int:
+        return 0 if len(self) < MIN_PATCHES_FOR_WORKERS else min(MAX_LOADER_WORKERS, os.cpu_count() or 1)
 
 
 def _as_positions(indices) -> np.ndarray:
@@ -106,14 +113,17 @@ def _as_positions(indices) -> np.ndarray:
 
 
 class _Batches(Dataset):
-    """Map-style dataset whose items are whole batches (a list of positions -> images, labels)."""
+    """Map-style dataset whose items are whole batches: a list of positions -> (images, labels), or
+    images alone when there are no labels."""
 
-    def __init__(self, images: PatchImages, labels: torch.Tensor):
+    def __init__(self, images: PatchImages, labels: torch.Tensor | None):
         self.images, self.labels = images, labels
 
     def __len__(self) -> int:
         return len(self.images)
 
-    def __getitem__(self, positions: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, positions: list[int]):
         index = np.asarray(positions, dtype=np.int64)
+        if self.labels is None:
+            return self.images[index]
         return self.images[index], self.labels[torch.from_numpy(index)]
