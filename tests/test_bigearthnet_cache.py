@@ -99,12 +99,23 @@ def test_interrupted_packing_resumes_to_the_same_cache(tmp_path, v1_root, packed
     assert sorted(p.name for p in (out / "bands").iterdir()) == ["B03.npy", "B12.npy"]
 
 
-def test_failed_packing_leaves_no_complete_band(tmp_path, v1_root):
+def test_failed_packing_leaves_no_complete_band(tmp_path, packed):
+    """A missing band file stops packing before anything is written; an unreadable one stops it midway,
+    the band is not listed, and once the file is restored the same command finishes the band."""
     root = example_v1_root(tmp_path / "broken")
-    (root / "S2A_MSIL2A_20170617T113321_4_55" / "S2A_MSIL2A_20170617T113321_4_55_B05.tif").unlink()
-    with pytest.raises(FileNotFoundError, match="4_55_B05.tif: missing"):
+    band_file = root / "S2A_MSIL2A_20170617T113321_4_55" / "S2A_MSIL2A_20170617T113321_4_55_B05.tif"
+    original = band_file.read_bytes()
+    band_file.unlink()
+    with pytest.raises(FileNotFoundError, match="4_55_B05.tif: missing; patch .* has no band B05"):
         pack_bigearthnet(root, tmp_path / "c", ("B05",), workers=0, show_progress=False)
+    assert PackedCache.open(tmp_path / "c").bands == () and list((tmp_path / "c" / "bands").iterdir()) == []
+    band_file.write_bytes(b"II*\x00 truncated")
+    with pytest.raises(ValueError, match="4_55_B05.tif: not a readable GeoTIFF"):
+        pack_bigearthnet(root, tmp_path / "c", ("B05",), workers=0, chunk_patches=1, show_progress=False)
     assert PackedCache.open(tmp_path / "c").bands == ()
+    band_file.write_bytes(original)
+    finished = pack_bigearthnet(root, tmp_path / "c", ("B05",), workers=0, chunk_patches=1, show_progress=False)
+    assert finished.band_path("B05").read_bytes() == packed.band_path("B05").read_bytes()
 
 
 def test_bands_are_added_to_an_existing_cache(tmp_path, v1_root, packed):

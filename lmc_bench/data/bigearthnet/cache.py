@@ -33,10 +33,11 @@ import pandas as pd
 from filelock import FileLock
 
 from ...progress import progress_bar
+from ..roots import DatasetNotFoundError
 from .bands import BANDS, PATCH_SIZE, parse_selection
 from .dataset import targets_of
 from .layout import SPLITS, Layout, detect_layout, scan_patches
-from .raster import RESAMPLINGS, read_patch
+from .raster import RESAMPLINGS, band_path, read_patch
 
 CACHE_FORMAT = 1
 MANIFEST = "manifest.json"
@@ -189,6 +190,7 @@ def pack_bigearthnet(root: str | Path, out: str | Path, bands=DEFAULT_PACK_BANDS
         cache = _create_or_check(out, layout, index, resampling)
         todo = [b for b in names if b not in cache.manifest["bands"]]
         if todo:
+            _check_files(layout, index["patch_id"], todo)
             _pack_bands(cache, layout, index, todo, resampling, workers, chunk_patches, show_progress)
         _remove_stale_progress(cache)
     return PackedCache.open(out)
@@ -218,6 +220,17 @@ def _create_or_check(out: Path, layout: Layout, index: pd.DataFrame, resampling:
         "created": dt.datetime.now().isoformat(timespec="seconds"),
     })
     return PackedCache.open(out)
+
+
+def _check_files(layout: Layout, patch_ids, bands) -> None:
+    """Every band file to pack exists (a missing one fails now, not hours into packing)."""
+    for patch_id in patch_ids:
+        folder = layout.patch_folder(patch_id)
+        for band in bands:
+            path = band_path(folder, patch_id, band)
+            if not path.is_file():
+                raise DatasetNotFoundError(f"{path}: missing; patch {patch_id} has no band {band}; re-extract the patch, "
+                                           f"or pack only bands every patch has")
 
 
 @dataclass(frozen=True)
