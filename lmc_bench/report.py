@@ -214,7 +214,10 @@ def build_report(store: ResultsStore, out_dir: str | Path, title_note: str = "")
              f"Ensembles of Image Classifiers*. Generated {generated} from `{store.root}`. {title_note}\n\n"
              f"Claim tests: {status_line or 'none recorded'}. Stable (LMC) means Δ ≥ −5 pp. Smoke-tier rows are "
              f"*scaled analogues* on the bundled real MNIST sample (4,000 training images, 2,000 per subset), chosen at "
-             f"a matched noise scale g; they are not the paper's configurations.")
+             f"a matched noise scale g; they are not the paper's configurations."
+             + (" Rows marked *pipeline check* run a claim's whole pipeline on data too small to be evidence for or "
+                "against it (C5: six real BigEarthNet patches)."
+                if any(o.get("kind") == "pipeline check" for o in outcomes) else ""))
 
     paths = {"md": out_dir / "report.md", "html": out_dir / "report.html", "json": out_dir / "claims.json"}
     _write_markdown(paths["md"], out_dir, intro, outcomes, sections, global_figures, records)

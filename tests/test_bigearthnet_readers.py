@@ -17,7 +17,6 @@ from fixtures.bigearthnet import SNOW_PATCH, example_v1_root, v2_patch_id, write
 from lmc_bench.data import CorruptDatasetError, DatasetNotFoundError
 from lmc_bench.data.bigearthnet import BANDS, CLASSES_19, CORINE_TO_19, BigEarthNet, canonical_selection, parse_selection
 from lmc_bench.data.bigearthnet import official
-from lmc_bench.data.bigearthnet.raster import read_band
 
 TRAIN = ["S2A_MSIL2A_20170617T113321_36_85", "S2A_MSIL2A_20170617T113321_4_55", "S2A_MSIL2A_20171221T112501_56_35"]
 TEST = ["S2A_MSIL2A_20170613T101031_87_48", "S2B_MSIL2A_20170924T93020_69_24"]
@@ -177,6 +176,12 @@ def test_official_lists_come_from_bigearthnet_common():
     assert SNOW_PATCH in official.official_drops()["seasonal snow"]
     assert len(official.official_split("validation")) == 123_723
     assert not [m for m in sys.modules if m.startswith("bigearthnet_common.")]
+
+
+def test_missing_bigearthnet_common_names_the_fix(monkeypatch):
+    monkeypatch.setattr(official, "PACKAGE", "bigearthnet_common_not_installed")
+    with pytest.raises(FileNotFoundError, match="pip install bigearthnet-common"):
+        official.package_file("train.csv.bz2")
 
 
 def test_official_split_is_used_without_root_lists(tmp_path):

@@ -41,12 +41,12 @@ def package_file(name: str) -> Traversable:
         resource = importlib.resources.files(PACKAGE) / name
     except ModuleNotFoundError:
         raise FileNotFoundError(
-            f"the official BigEarthNet lists and example patches come from the PyPI package bigearthnet-common, "
-            f"which is not installed; pip install bigearthnet-common (or write ROOT/train.csv, ROOT/val.csv and "
-            f"ROOT/test.csv yourself)") from None
+            "the official BigEarthNet lists and example patches come from the PyPI package bigearthnet-common, "
+            "which is not installed; pip install bigearthnet-common (or write ROOT/train.csv, ROOT/val.csv and "
+            "ROOT/test.csv yourself)") from None
     if not resource.is_file():
         raise FileNotFoundError(f"{resource}: missing from the installed bigearthnet-common; reinstall it "
-                                f"(pip install --force-reinstall bigearthnet-common)")
+                                "(pip install --force-reinstall bigearthnet-common)")
     return resource
 
 
@@ -78,7 +78,7 @@ def extract_example(destination: str | Path) -> Path:
     tmp = Path(tempfile.mkdtemp(dir=destination, prefix=".example-", suffix=".tmp"))
     try:
         with importlib.resources.as_file(package_file(EXAMPLE_ARCHIVE)) as archive, tarfile.open(archive, "r:bz2") as tar:
-            tar.extractall(tmp, filter="data")
+            tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
         os.replace(tmp / EXAMPLE_FOLDER, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
