@@ -115,6 +115,8 @@ def pytest_terminal_summary(terminalreporter):
                    f"{r['images_per_s']:.0f}", f"{r['gflops']:.1f}", f"{r['percent_of_ceiling']:.1f}",
                    f"{speedups[r['case']]:.2f}x" if r["engine"] == "fast" and r["case"] in speedups else ""]
                   for r in ROWS if "model_epochs_per_s" in r])
+    _write_table(write, ["BigEarthNet input", "patches", "s (min)", "patches/s"],
+                 [[r["io"], r["patches"], f"{r['seconds']:.3f}", f"{r['patches_per_s']:.0f}"] for r in ROWS if "io" in r])
     _write_table(write, ["stacking strategy (training step)", "M", "B", "ms/step (min / median)", "ms per model-step"],
                  [[r["strategy"], r["m"], r["batch_size"], f"{r['step_ms']:.2f} / {r['step_ms_median']:.2f}",
                    f"{r['step_ms'] / r['m']:.3f}"]

@@ -44,6 +44,8 @@ class Setting:
     paper_config: str = ""
     """For a scaled analogue: the paper's configuration it stands for, e.g. "MNIST, B=32, lr 1e-3"."""
     paper_noise_scale: float | None = None
+    paper_statement: str = ""
+    """Where the paper gives no number for this setting (C5): its qualitative statement, shown beside ours."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,6 +59,9 @@ class ClaimRow:
     """What the test asserts, in words."""
     analogue: str = ""
     """Non-empty for smoke rows: how the analogue is scaled from the paper's configuration."""
+    kind: str = "claim"
+    """"claim", or "pipeline check": the claim's pipeline run on data too small to be evidence; the
+    report shows it as such, never as reproduced or not."""
 
     @property
     def id(self) -> str:
@@ -72,9 +77,11 @@ def paper_noise_scale(dataset: str, lr: float, batch_size: int) -> float:
 
 
 def control_spec(spec: RunSpec) -> RunSpec:
-    """``spec`` without its data shift and noise difference: shared Θ0, copy B on copy A's subset,
-    same SGD noise (Appendix B's reproducibility check as the control of every comparison)."""
-    return spec.replace(**{"data.shift": "none", "train.noise": "same", "train.init": "shared"})
+    """``spec`` without its data shift and noise difference: shared Θ0, copy B on copy A's data
+    (under the domain shift: copy A's band selection), same SGD noise (Appendix B's
+    reproducibility check as the control of every comparison)."""
+    data = {"data.bands": (spec.data.bands[0],) * 2} if spec.data.shift == "domain" else {"data.shift": "none"}
+    return spec.replace(**data, **{"train.noise": "same", "train.init": "shared"})
 
 
 @dataclass
@@ -112,6 +119,7 @@ class Measurement:
             "paper": {k: list(v) for k, v in self.setting.paper.items()},
             "paper_config": self.setting.paper_config,
             "paper_noise_scale": self.setting.paper_noise_scale,
+            "paper_statement": self.setting.paper_statement,
             "measured": {m: [self.mean(m), self.std(m)] for m in self.summary_metrics()},
             "per_seed": {m: self.values(m).tolist() for m in self.summary_metrics()},
         }
@@ -161,8 +169,13 @@ class ClaimContext:
 
 def dataset_problem(dataset: str, data_root: str | None) -> str:
     """"" when ``dataset`` can be read under ``data_root``, else the reason (naming the layouts)."""
+    from .config import DOMAIN_DATASETS
     from .data import roots
 
+    if dataset in DOMAIN_DATASETS:
+        from .data.bigearthnet.domain import data_problem
+
+        return data_problem(dataset, data_root)
     try:
         if dataset == "cifar10":
             roots.resolve_cifar10_folder(data_root)
@@ -275,6 +288,7 @@ def outcome_record(row: ClaimRow, report, outcome: dict, wall_seconds: float) ->
         "section": row.section,
         "tier": row.tier,
         "analogue": row.analogue,
+        "kind": row.kind,
         "expectation": row.expectation,
         "status": status,
         "reason": reason,

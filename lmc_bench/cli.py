@@ -3,6 +3,7 @@
     lmc-bench verify [--tier smoke|full] [--gpu] [--data-root DIR] [--results-dir DIR] [--report-dir DIR] [-n N]
     lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] [--precision bf16] ...
     lmc-bench report [--results-dir DIR] [--report-dir DIR]
+    lmc-bench data pack-bigearthnet --root ROOT --out CACHE [--bands B02 B03 B04 B08 B11] [--workers N]
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import time
 from pathlib import Path
 
 from .config import ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SHIFTS, DataSpec, RunSpec, TrainSpec
+from .data.bigearthnet.cli import add_data_parser
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 CLAIMS_DIR = Path(__file__).resolve().parent.parent / "claims"
-FULL_TIER_DATASETS = ("mnist", "fashion_mnist", "cifar10")
+FULL_TIER_DATASETS = ("mnist", "fashion_mnist", "cifar10", "bigearthnet")
 """Datasets the full-tier claims train on (each checked before a full-tier run)."""
 
 
@@ -33,7 +35,8 @@ def make_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="run the claim tests and write the report")
     verify.add_argument("--tier", choices=("smoke", "full"), default="smoke", help="default: %(default)s (CPU, bundled data)")
     verify.add_argument("--gpu", action="store_true", help="train on CUDA (full tier)")
-    verify.add_argument("--data-root", default=None, help="folder with MNIST / FashionMNIST / CIFAR-10 (full tier)")
+    verify.add_argument("--data-root", default=None,
+                        help="folder with MNIST / FashionMNIST / CIFAR-10 / bigearthnet-cache (full tier)")
     verify.add_argument("--engine", choices=ENGINES, default=None, help="training engine (default: fast where its gates hold)")
     verify.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. 4 or auto)")
     _common(verify)
@@ -44,6 +47,8 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--shift", choices=SHIFTS, default="covariate")
     run.add_argument("--imbalance-x", type=int, default=20)
     run.add_argument("--normalization", choices=NORMALIZATIONS, default="centered")
+    run.add_argument("--bands", nargs=2, default=None, metavar=("BANDS_A", "BANDS_B"),
+                     help="domain shift (BigEarthNet): band selections of subset 1 and 2, e.g. B02 B08 or B4B3B2 B11B8B2")
     run.add_argument("--flip", action="store_true", help="random horizontal flip (CIFAR-10)")
     run.add_argument("--lr", type=float, default=1e-3)
     run.add_argument("--batch-size", type=int, default=32)
@@ -60,6 +65,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="rebuild the report from the results store, without training")
     _common(report)
+    add_data_parser(sub)
     return parser
 
 
@@ -117,7 +123,7 @@ def run(args) -> int:
     spec = RunSpec(
         model=args.model,
         data=DataSpec(dataset=args.dataset, shift=args.shift, imbalance_x=args.imbalance_x,
-                      normalization=args.normalization, flip=args.flip),
+                      normalization=args.normalization, flip=args.flip, bands=tuple(args.bands or ())),
         train=TrainSpec(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, noise=args.noise,
                         precision=args.precision),
         engine=args.engine or default_engine(args.model, args.device),
@@ -138,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             return verify(args)
         if args.command == "run":
             return run(args)
+        if args.command == "data":
+            return args.handler(args)
         paths = _report(args)
         print(f"lmc-bench: report written to {paths['html']}")
         return 0

@@ -23,7 +23,9 @@ PAPER_SEEDS = (1, 20, 100, 500, 1500)
 DEFAULT_LAMBDAS = tuple(round(i / 10, 1) for i in range(11))
 """Default interpolation grid: 0, 0.1, ..., 1 (the paper does not state one; CLAIMS.md)."""
 
-SHIFTS = ("covariate", "label_imbalance", "none")
+SHIFTS = ("covariate", "label_imbalance", "none", "domain")
+DOMAIN_DATASETS = ("bigearthnet", "bigearthnet_example")
+RESAMPLINGS = ("bilinear", "nearest")
 NOISES = ("same", "different")
 NORMALIZATIONS = ("centered", "unit")
 INITS = ("shared", "independent")
@@ -42,10 +44,14 @@ class DataSpec:
     """Which data and which shift (Table II).
 
     ``shift``: "covariate" = class-aligned 50/50 split; "label_imbalance" = x/(100-x) split with
-    ``imbalance_x``; "none" = both copies train on subset 1 of the 50/50 split (Fig. 6).
+    ``imbalance_x``; "none" = both copies train on subset 1 of the 50/50 split (Fig. 6); "domain" =
+    BigEarthNet, every training patch in band selection ``bands[0]`` for copy A and in ``bands[1]``
+    for copy B (Section IV-F).
     ``normalization``: "centered" (per-channel training mean/std) or "unit" (x/255, "[0,1]").
     ``flip``: random horizontal flip of training images (CIFAR-10 in the paper).
     ``split_seed``: seed of the random split (Section III-B splits "at random").
+    ``bands``: domain shift only, the two band selections, stored canonically ("B02", "B04B03B02").
+    ``resampling``: how 20 m and 60 m bands reach 120 x 120 ("bilinear" or "nearest"; BigEarthNet only).
     """
 
     dataset: str = "mnist_bundled"
@@ -54,12 +60,44 @@ class DataSpec:
     normalization: str = "centered"
     flip: bool = False
     split_seed: int = 0
+    bands: tuple[str, ...] = ()
+    resampling: str = "bilinear"
 
     def __post_init__(self):
         _check(self.shift, SHIFTS, "shift")
         _check(self.normalization, NORMALIZATIONS, "normalization")
+        _check(self.resampling, RESAMPLINGS, "resampling")
         if not 0 < self.imbalance_x < 100:
             raise ValueError(f"imbalance_x must lie in (0, 100), got {self.imbalance_x}")
+        object.__setattr__(self, "bands", self._checked_bands())
+
+    def _checked_bands(self) -> tuple[str, ...]:
+        """The two band selections of the domain shift, canonical; nothing for other shifts."""
+        if (self.shift == "domain") != (self.dataset in DOMAIN_DATASETS):
+            raise ValueError(f"the domain shift is the shift of {', '.join(DOMAIN_DATASETS)} (and they have no other); "
+                             f"got dataset {self.dataset!r} with shift {self.shift!r}")
+        if self.shift != "domain":
+            if self.bands:
+                raise ValueError(f"bands are for the domain shift only, got {self.bands!r} with shift {self.shift!r}")
+            return ()
+        from .data.bigearthnet.bands import canonical_selection, parse_selection
+
+        if isinstance(self.bands, str) or len(self.bands) != 2:
+            raise ValueError(f"the domain shift needs two band selections (subset 1, subset 2), got {self.bands!r}")
+        if self.normalization != "centered":
+            raise ValueError("BigEarthNet is standardised per band (normalization 'centered'); '[0,1]' is not defined for it")
+        first, second = (parse_selection(b) for b in self.bands)
+        if len(first) != len(second):
+            raise ValueError(f"both band selections need the same number of bands (one network), got {self.bands!r}")
+        return canonical_selection(first), canonical_selection(second)
+
+    def model_overrides(self) -> dict:
+        """Input options of the model: the channel count of the domain shift's band selections."""
+        if self.shift != "domain":
+            return {}
+        from .data.bigearthnet.bands import parse_selection
+
+        return {"in_channels": len(parse_selection(self.bands[0]))}
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,9 @@ def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
 
 
 def evaluate_path(spec: RunSpec, state_a, state_b, data: PreparedData, device) -> tuple[dict, torch.Tensor]:
-    """Loss and accuracy of every Θ(λ) on the test set (and the training subsets when asked),
-    plus the test log-probabilities of all λ points (L x N x C)."""
-    model = build_model(spec.model, spec.data.dataset).to(device)
+    """Loss and accuracy (weighted AP for multi-label data) of every Θ(λ) on the test set (and the
+    training subsets when asked), plus the test outputs of all λ points (L x N x C)."""
+    model = build_model(spec.model, spec.data.dataset, **spec.data.model_overrides()).to(device)
     recompute = spec.eval.bn_mode == "recompute" and has_batch_norm(model)
     union_x = data.train_x[torch.cat([data.subset_a, data.subset_b]).unique()] if recompute else None
     path: dict[str, list[float]] = {"lambdas": list(spec.eval.lambdas), "test_loss": [], "test_acc": []}

@@ -11,8 +11,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def multi_label_run(record: dict) -> bool:
+    """Whether a run's loss is BCE with logits and its score weighted AP (BigEarthNet's domain shift)."""
+    return record["spec"]["data"]["shift"] == "domain"
+
+
 def interpolation_curves(settings: list[tuple[str, list[dict]]], title: str = "") -> plt.Figure:
-    """Test loss (top) and accuracy (bottom) along λ: mean over seeds with a min-max band."""
+    """Test loss (top) and accuracy or weighted AP (bottom) along λ: mean over seeds with a min-max band."""
     fig, (ax_loss, ax_acc) = plt.subplots(2, 1, figsize=(5.5, 5.2), sharex=True)
     for label, records in settings:
         if not records:
@@ -22,8 +27,9 @@ def interpolation_curves(settings: list[tuple[str, list[dict]]], title: str = ""
             values = np.array([r["path"][key] for r in records])
             line = ax.plot(lambdas, values.mean(0), marker="o", ms=3, label=label)[0]
             ax.fill_between(lambdas, values.min(0), values.max(0), color=line.get_color(), alpha=0.2)
-    ax_loss.set_ylabel("test loss (NLL)")
-    ax_acc.set_ylabel("test accuracy (%)")
+    multi_label = any(multi_label_run(r) for _, records in settings for r in records)
+    ax_loss.set_ylabel("test loss (BCE with logits)" if multi_label else "test loss (NLL)")
+    ax_acc.set_ylabel("test weighted AP (%)" if multi_label else "test accuracy (%)")
     ax_acc.set_xlabel("λ  (Θ = (1−λ)Θ_A + λΘ_B)")
     ax_loss.legend(fontsize=7)
     if title:

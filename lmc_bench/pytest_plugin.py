@@ -27,7 +27,7 @@ def pytest_addoption(parser):
     group.addoption("--tier", choices=TIERS, default="smoke",
                     help="smoke: scaled analogues on bundled data (CPU); full: the paper's configurations")
     group.addoption("--gpu", action="store_true", help="train on CUDA (each xdist worker pinned to one GPU)")
-    group.addoption("--data-root", default=None, help="folder holding MNIST / FashionMNIST / CIFAR-10")
+    group.addoption("--data-root", default=None, help="folder holding MNIST / FashionMNIST / CIFAR-10 / bigearthnet-cache")
     group.addoption("--results-dir", default=DEFAULT_RESULTS_DIR, help="results store (default: %(default)s)")
     group.addoption("--engine", choices=ENGINES, default=None, help="training engine (default: the fastest that passes its gates)")
 

@@ -18,11 +18,19 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import plots
+from . import plots, plots_domain
 from .store import ResultsStore
 
 STATUS_MARK = {"passed": "✅ reproduced", "failed": "❌ not reproduced", "not reproduced": "❌ not reproduced (known finding)",
                "xpassed": "⚠️ reproduced, unexpectedly", "skipped": "⏭ skipped"}
+PIPELINE_MARK = {"passed": "🔧 pipeline check passed (not evidence)", "failed": "❌ pipeline check failed",
+                 "skipped": "⏭ skipped"}
+
+
+def status_mark(outcome: dict) -> str:
+    """The verdict shown for a claim test; a pipeline check is never shown as (not) reproduced."""
+    marks = PIPELINE_MARK if outcome.get("kind") == "pipeline check" else STATUS_MARK
+    return marks.get(outcome["status"], outcome["status"])
 
 
 def _fmt(pair) -> str:
@@ -47,7 +55,8 @@ def _paper_vs_ours(setting: dict) -> tuple[str, str]:
         return " / ".join([_fmt(values.get(k)) for k in keys]
                           + [f"{OTHER_METRIC_NAMES.get(k, k)} {_fmt(values.get(k))}" for k in others])
 
-    return cells(setting["paper"]), cells(setting["measured"])
+    paper = setting.get("paper_statement") if not setting["paper"] and setting.get("paper_statement") else cells(setting["paper"])
+    return paper, cells(setting["measured"])
 
 
 class Figure:
@@ -71,6 +80,9 @@ def _claim_figures(outcome: dict, records_by_hash: dict) -> list[Figure]:
     stem = f"fig_{readable}_{hashlib.sha256(outcome['nodeid'].encode()).hexdigest()[:6]}"
     figures = [Figure(plots.interpolation_curves(settings, title=f"{outcome['claim']}: {outcome['row']}"), stem + ".png",
                       f"Interpolation curves, {outcome['row']} (mean over seeds, band = min–max)")]
+    band_pairs = plots_domain.band_pair_figure(settings)
+    if band_pairs is not None:
+        figures.append(Figure(band_pairs, stem + "_band_pairs.png", plots_domain.BAND_PAIR_CAPTION))
     if any("norm_a" in r["metrics"] for _, records in settings for r in records):
         figures.append(Figure(plots.polar_paths(settings), stem + "_polar.png",
                               "Polar plot (Fig. 15): angle between Θ_A and Θ(λ) against test loss, one curve per seed"))
@@ -99,7 +111,7 @@ def summary_rows(outcomes: list[dict]) -> list[list[str]]:
     one indented line per setting below it."""
     rows = []
     for o in outcomes:
-        status = STATUS_MARK.get(o["status"], o["status"])
+        status = status_mark(o)
         tier = o["tier"] + (" (analogue)" if o["analogue"] else "")
         wall = f"{o['wall_seconds']:.0f} s" if o.get("wall_seconds") is not None else ""
         settings = o["settings"]
@@ -173,7 +185,7 @@ def build_report(store: ResultsStore, out_dir: str | Path, title_note: str = "")
             g_paper = f"{s['paper_noise_scale']:.3g}" if s.get("paper_noise_scale") else "–"
             settings_rows.append([s["label"], s.get("paper_config") or "–", paper, ours, g_paper, g,
                                   ", ".join(f"{d:.1f}" for d in s["per_seed"]["delta"])])
-        text = (f"**{STATUS_MARK.get(o['status'], o['status'])}** ({o['tier']} tier). {o['title']} — Section {o['section']}.\n\n"
+        text = (f"**{status_mark(o)}** ({o['tier']} tier). {o['title']} — Section {o['section']}.\n\n"
                 f"Asserted: {o['expectation']}\n\n"
                 + (f"Scaled analogue: {o['analogue']}\n\n" if o["analogue"] else "")
                 + (f"Reason: {o['reason']}\n\n" if o["reason"] else "") + checks)
@@ -196,13 +208,16 @@ def build_report(store: ResultsStore, out_dir: str | Path, title_note: str = "")
     generated = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     counts = defaultdict(int)
     for o in outcomes:
-        counts[o["status"]] += 1
+        counts[o["status"] + (" (pipeline check)" if o.get("kind") == "pipeline check" else "")] += 1
     status_line = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     intro = (f"Claim verification of Hepburn, Zielke, Raulf, *Linear Mode Connectivity under Data Shifts for Deep "
              f"Ensembles of Image Classifiers*. Generated {generated} from `{store.root}`. {title_note}\n\n"
              f"Claim tests: {status_line or 'none recorded'}. Stable (LMC) means Δ ≥ −5 pp. Smoke-tier rows are "
              f"*scaled analogues* on the bundled real MNIST sample (4,000 training images, 2,000 per subset), chosen at "
-             f"a matched noise scale g; they are not the paper's configurations.")
+             f"a matched noise scale g; they are not the paper's configurations."
+             + (" Rows marked *pipeline check* run a claim's whole pipeline on data too small to be evidence for or "
+                "against it (C5: six real BigEarthNet patches)."
+                if any(o.get("kind") == "pipeline check" for o in outcomes) else ""))
 
     paths = {"md": out_dir / "report.md", "html": out_dir / "report.html", "json": out_dir / "claims.json"}
     _write_markdown(paths["md"], out_dir, intro, outcomes, sections, global_figures, records)

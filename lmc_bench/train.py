@@ -2,7 +2,9 @@
 
 One model at a time, batches from a ``torch.utils.data.DataLoader`` visiting the subset in the
 order that :func:`lmc_bench.data.order.epoch_draws` prescribes. It is the engine the fast engine
-is checked against, so it stays plain.
+is checked against, so it stays plain. Loss and score follow the labels (:mod:`lmc_bench.objectives`:
+NLL and accuracy, or BCE with logits and weighted AP for BigEarthNet's multi-hot labels); images are
+a tensor, or BigEarthNet's memory-mapped image set read batch by batch.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import copy
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset
 
 from .config import RunSpec
 from .data.order import TRACKED_LABELS, EpochDraws, epoch_draws, tracked_batch
 from .data.prepare import PreparedData
 from .models import build_model
+from .objectives import EpochScore, batch_loss, is_multi_label, loss_and_score
 
 EVAL_BATCH_SIZE = 1000
 
@@ -33,34 +35,38 @@ def build_initial_pair(spec: RunSpec) -> tuple[torch.nn.Module, torch.nn.Module]
     """Θ0 built under the run's seed, and its deep copy (or an independently seeded second net)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed(spec, 0))
-        model_a = build_model(spec.model, spec.data.dataset)
+        model_a = build_model(spec.model, spec.data.dataset, **spec.data.model_overrides())
     if spec.train.init == "shared":
         return model_a, copy.deepcopy(model_a)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(init_seed(spec, 1))
-        return model_a, build_model(spec.model, spec.data.dataset)
+        return model_a, build_model(spec.model, spec.data.dataset, **spec.data.model_overrides())
 
 
-def nll_loss_sum(log_probs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    return F.nll_loss(log_probs, targets, reduction="sum")
+def image_chunks(x, size: int):
+    """``x`` in order, ``size`` images at a time: slices of a tensor, or the memory-mapped image set's loader."""
+    if isinstance(x, torch.Tensor):
+        return (x[start : start + size] for start in range(0, len(x), size))
+    return x.in_order(size)
 
 
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device) -> tuple[float, float, torch.Tensor]:
-    """Mean NLL, accuracy in percent, and the log-probabilities (CPU) of ``model`` on (x, y)."""
+    """Mean loss, score in percent (accuracy, or weighted AP for multi-label data), and the outputs
+    (CPU: log-probabilities, or logits) of ``model`` on (x, y)."""
     model.eval()
     outputs = []
-    for start in range(0, len(x), EVAL_BATCH_SIZE):
-        outputs.append(model(x[start : start + EVAL_BATCH_SIZE].to(device)).float().cpu())
+    for images in image_chunks(x, EVAL_BATCH_SIZE):
+        outputs.append(model(images.to(device)).float().cpu())
     log_probs = torch.cat(outputs)
-    loss = nll_loss_sum(log_probs, y).item() / len(y)
-    accuracy = 100.0 * (log_probs.argmax(1) == y).double().mean().item()
-    return loss, accuracy, log_probs
+    loss, score = loss_and_score(log_probs, y)
+    return loss, score, log_probs
 
 
 @dataclass
 class History:
-    """Per-epoch learning curves of one copy (losses are mean NLL, accuracies percent)."""
+    """Per-epoch learning curves of one copy (losses are mean NLL, accuracies percent; for
+    multi-label data mean BCE with logits and weighted AP in percent)."""
 
     train_loss: list[float] = field(default_factory=list)
     train_acc: list[float] = field(default_factory=list)
@@ -81,16 +87,24 @@ def apply_flips(images: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
     return torch.where(flips.view(-1, 1, 1, 1), images.flip(-1), images)
 
 
-def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, device, precision: str) -> tuple[float, float, list[int]]:
-    """One epoch over the subset in the drawn order; returns mean training loss and accuracy, and
-    the first labels of the tracked batch as the loader delivered them (Appendix B's check)."""
+def epoch_batches(x, y: torch.Tensor, order: list[int], batch_size: int):
+    """(images, labels) batches visiting the subset in ``order``, the last partial batch kept: a
+    DataLoader over the tensors, or the memory-mapped image set's own loader."""
+    if isinstance(x, torch.Tensor):
+        return DataLoader(TensorDataset(x, y), batch_size=batch_size, sampler=order, drop_last=False)
+    return x.batches(y, order, batch_size)
+
+
+def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, device, precision: str) -> tuple[float, float, list]:
+    """One epoch over the subset in the drawn order; returns mean training loss and score, and the
+    first labels of the tracked batch as the loader delivered them (Appendix B's check)."""
     model.train()
     torch.manual_seed(draws.dropout_seed)
     order = draws.permutation.tolist()
-    loader = DataLoader(TensorDataset(x, y), batch_size=batch_size, sampler=order, drop_last=False)
-    loss_sum, correct, position = 0.0, 0, 0
+    loss_sum, position = 0.0, 0
+    score = EpochScore(is_multi_label(y))
     watched, seen = tracked_batch(len(y), batch_size), []
-    for step, (images, labels) in enumerate(loader):
+    for step, (images, labels) in enumerate(epoch_batches(x, y, order, batch_size)):
         if step == watched:
             seen = labels[:TRACKED_LABELS].tolist()
         if draws.flips is not None:
@@ -99,13 +113,13 @@ def train_epoch(model, optimizer, x, y, draws: EpochDraws, batch_size: int, devi
         images, labels = images.to(device), labels.to(device)
         with training_autocast(precision, device):
             log_probs = model(images).float()
-        loss = F.nll_loss(log_probs, labels)
+        loss = batch_loss(log_probs, labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         loss_sum += loss.item() * len(labels)
-        correct += (log_probs.argmax(1) == labels).sum().item()
-    return loss_sum / len(y), 100.0 * correct / len(y), seen
+        score.add(log_probs, labels)
+    return loss_sum / len(y), score.percent(len(y)), seen
 
 
 def train_copy(model, spec: RunSpec, data: PreparedData, copy_index: int, device, progress=None) -> History:

@@ -15,7 +15,7 @@ SINGLE_LABEL = ("mnist", "fashion_mnist", "cifar10", "mnist_bundled", "digits_bu
 MLPS = ("mlp_l1", "mlp_l1_bn", "mlp_l1_bn_dropout", "mlp_l3", "mlp_l3_bn", "mlp_l3_bn_dropout")
 SUPPORTED = (
     [(name, dataset) for name in (*MLPS, "resnet10", "resnet22") for dataset in SINGLE_LABEL]
-    + [("vgg11", "cifar10"), ("vgg19", "cifar10"), ("vgg_like", "bigearthnet")]
+    + [("vgg11", "cifar10"), ("vgg19", "cifar10"), ("vgg_like", "bigearthnet"), ("vgg_like", "bigearthnet_example")]
 )
 UNSUPPORTED = [(n, d) for n in MODEL_NAMES for d in DATASET_SHAPES if (n, d) not in SUPPORTED]
 STANDARD_LAYERS = (

@@ -16,7 +16,9 @@ from .shifts import split_covariate_shift, split_label_imbalance
 
 @dataclass(frozen=True)
 class PreparedData:
-    """Normalised float32 images and int64 labels on the CPU."""
+    """Normalised float32 images and int64 labels on the CPU. For the domain shift the images are a
+    memory-mapped :class:`~lmc_bench.data.bigearthnet.images.PatchImages` read batch by batch, and the
+    labels float32 multi-hot rows."""
 
     train_x: torch.Tensor
     train_y: torch.Tensor
@@ -29,7 +31,8 @@ class PreparedData:
 
     def subset(self, copy: int) -> tuple[torch.Tensor, torch.Tensor]:
         idx = self.subset_a if copy == 0 else self.subset_b
-        return self.train_x[idx], self.train_y[idx]
+        images = self.train_x[idx] if isinstance(self.train_x, torch.Tensor) else self.train_x.take(idx)
+        return images, self.train_y[idx]
 
 
 def split_indices(labels: np.ndarray, spec: DataSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -43,6 +46,10 @@ def split_indices(labels: np.ndarray, spec: DataSpec) -> tuple[np.ndarray, np.nd
 @lru_cache(maxsize=4)
 def prepare_data(spec: DataSpec, root: str | None = None) -> PreparedData:
     """Load, normalise with training-set statistics, and split (cached per process)."""
+    if spec.shift == "domain":
+        from .bigearthnet.domain import domain_shift_data
+
+        return domain_shift_data(spec, root)
     train_images, train_labels = load_dataset(spec.dataset, root, train=True)
     test_images, test_labels = load_dataset(spec.dataset, root, train=False)
     stats = channel_stats(train_images) if spec.normalization == "centered" else None

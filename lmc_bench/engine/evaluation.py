@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import torch
 
-from ..train import EVAL_BATCH_SIZE, nll_loss_sum
+from ..objectives import nll_loss_sum
+from ..train import EVAL_BATCH_SIZE
 from .stacked import StackedNetwork
 
 

@@ -2,7 +2,8 @@
 (:func:`build_model`), for the networks of Table V (Appendix C).
 
 Pairings: MLPs and ResNets take the single-label image datasets, VGG11/VGG19 CIFAR-10 only
-(32x32 inputs through five 2x2 pools), ``vgg_like`` BigEarthNet only. ``digits_bundled`` uses the
+(32x32 inputs through five 2x2 pools), ``vgg_like`` BigEarthNet only (``bigearthnet_example``: the
+real example patches of the pipeline check). ``digits_bundled`` uses the
 MNIST MLP widths. Single-label models return log-probabilities, ``vgg_like`` returns logits.
 """
 
@@ -32,6 +33,7 @@ DATASET_SHAPES: dict[str, DatasetShape] = {
     "fashion_mnist": DatasetShape(1, 28, 28, 10, False),
     "cifar10": DatasetShape(3, 32, 32, 10, False),
     "bigearthnet": DatasetShape(1, 120, 120, 19, True),
+    "bigearthnet_example": DatasetShape(1, 120, 120, 19, True),
     "mnist_bundled": DatasetShape(1, 28, 28, 10, False),
     "digits_bundled": DatasetShape(1, 8, 8, 10, False),
 }
@@ -42,7 +44,7 @@ FAMILY_DATASETS: dict[str, tuple[str, ...]] = {
     "mlp": _SINGLE_LABEL,
     "resnet": _SINGLE_LABEL,
     "vgg": ("cifar10",),
-    "vgg_like": ("bigearthnet",),
+    "vgg_like": ("bigearthnet", "bigearthnet_example"),
 }
 
 _MNIST_WIDTHS = {"l1": (587,), "l3": (256, 512, 256)}
