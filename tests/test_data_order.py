@@ -1,7 +1,8 @@
 """Same vs different SGD noise (Appendix B, Algorithm 1): the label check of the paper.
 
 Under the class-aligned 50/50 split and *same* noise, the first 10 labels of batch 10 are
-identical for copies A and B in epochs 1 and 20; under *different* noise they differ.
+identical for copies A and B in epochs 1 and 20; under *different* noise they differ. Without a
+data shift, a pair trained under same noise is bit-identical and one under different noise is not.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import pytest
 import torch
 
 from fixtures.formats import random_images, write_torchvision_idx_root
-from lmc_bench.config import PAPER_SEEDS
+from lmc_bench.config import PAPER_SEEDS, DataSpec, RunSpec, TrainSpec
 from lmc_bench.data import epoch_draws, load_dataset, split_covariate_shift, tracked_labels
 from lmc_bench.data.order import DIFFERENT_NOISE_OFFSET, TRACKED_LABELS
+from lmc_bench.data.prepare import prepare_data
+from lmc_bench.train import train_pair_naive
 
 EPOCHS = 20
 CHECKED_EPOCHS = (0, EPOCHS - 1)
@@ -115,6 +118,18 @@ def test_draws_are_reproducible(noise):
 def test_different_noise_epochs_differ():
     permutations = [d.permutation for d in epoch_draws(500, 3, "different", 1, 0)]
     assert not torch.equal(permutations[0], permutations[1])
+
+
+@pytest.mark.parametrize("noise, identical", [("same", True), ("different", False)])
+def test_naive_pair_without_shift_separates_only_under_different_noise(noise, identical, one_thread):
+    """No data shift and a shared initialisation: the copies trained by the naive engine are
+    bit-identical under same noise and differ under different noise, which then is the only
+    difference between them. ``test_fast_engine.py`` checks the same for the fast engine."""
+    spec = RunSpec("mlp_l1", data=DataSpec(dataset="digits_bundled", shift="none"), train=TrainSpec(epochs=1, noise=noise))
+    _, model_a, model_b, _ = train_pair_naive(spec, prepare_data(spec.data), "cpu")
+    state_b = model_b.state_dict()
+    equal = [torch.equal(value, state_b[key]) for key, value in model_a.state_dict().items()]
+    assert all(equal) if identical else not any(equal)
 
 
 def test_unknown_noise():

@@ -203,6 +203,15 @@ def test_dip_below_endpoints_is_measured_from_the_dips():
     assert index == 2
 
 
+def test_baseline_is_the_mean_of_unequal_endpoints():
+    # Eq. (1), the barrier of Section IV-A and Eq. (2) subtract the mean of the two endpoints (or
+    # minima), not the larger one: endpoint losses 1 and 0 give 3 - 0.5 = 2.5, the larger would give 2.
+    path = [1.0, 3.0, 0.0]
+    assert barrier_frankle(path) == 2.5
+    assert barrier_local_minima(path) == (2.5, 1)
+    assert accuracy_difference([90.0, 70.0, 80.0], 1) == -15.0
+
+
 def test_two_bumps_the_larger_barrier_counts():
     assert barrier_local_minima([0.0, 2.0, 0.0, 5.0, 0.0]) == (5.0, 3)
     # The first bump is higher but stands on a higher minimum: its barrier is smaller.
