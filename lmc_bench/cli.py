@@ -3,6 +3,7 @@
     lmc-bench verify [--tier smoke|full] [--gpu] [--data-root DIR] [--results-dir DIR] [--report-dir DIR] [-n N]
     lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] [--precision bf16] ...
     lmc-bench report [--results-dir DIR] [--report-dir DIR]
+    lmc-bench plan [--tier smoke|full] [-k EXPR] [-m MARKS] [--device cpu|cuda] [--json]
 """
 
 from __future__ import annotations
@@ -60,7 +61,15 @@ def make_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="rebuild the report from the results store, without training")
     _common(report)
+    _add_extension_commands(sub)
     return parser
+
+
+def _add_extension_commands(sub) -> None:
+    """Commands defined in their own modules; each sets ``handler`` on its parser."""
+    from . import plan
+
+    plan.add_parser(sub)
 
 
 def verify(args) -> int:
@@ -134,6 +143,8 @@ def run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
+        if hasattr(args, "handler"):
+            return args.handler(args)
         if args.command == "verify":
             return verify(args)
         if args.command == "run":
