@@ -4,6 +4,8 @@
     lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] [--precision bf16] ...
     lmc-bench report [--results-dir DIR] [--report-dir DIR]
     lmc-bench plan [--tier smoke|full] [-k EXPR] [-m MARKS] [--device cpu|cuda] [--json]
+    lmc-bench data download --root DIR mnist cifar10 fashion_mnist
+    lmc-bench data status [--root DIR]
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ def make_parser() -> argparse.ArgumentParser:
 def _add_extension_commands(sub) -> None:
     """Commands defined in their own modules; each sets ``handler`` on its parser."""
     from . import plan
+    from .data import commands as data_commands
 
     plan.add_parser(sub)
+    data_commands.add_parser(sub)
 
 
 def verify(args) -> int:

@@ -27,19 +27,11 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .config import DataSpec, RunSpec
+from .data.sizes import TEST_SIZES, TRAIN_CLASS_COUNTS
 from .models import build_model, model_info
 
 PROBE_BATCH = 2
 """Images per measured pass (two, so that BatchNorm in training mode sees a batch)."""
-
-TRAIN_CLASS_COUNTS = {
-    "mnist": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
-    "fashion_mnist": (6000,) * 10,
-    "cifar10": (5000,) * 10,
-}
-"""Images per class in the training sets of the paper's datasets (the splits depend on these only)."""
-
-TEST_SIZES = {"mnist": 10_000, "fashion_mnist": 10_000, "cifar10": 10_000}
 
 
 @dataclass(frozen=True)
