@@ -66,7 +66,7 @@ def dataset_status(name: str, root: str | Path | None) -> DatasetStatus:
         n_train = len(load_dataset(name, root, train=True)[1])
         n_test = len(load_dataset(name, root, train=False)[1])
     except DatasetNotFoundError as error:
-        return DatasetStatus(name, MISSING, _missing_detail(error), layout)
+        return DatasetStatus(name, MISSING, _missing_detail(name, error), layout)
     except CorruptDatasetError as error:
         return DatasetStatus(name, CORRUPT, str(error), layout)
     folder = resolve_cifar10_folder(root) if name == "cifar10" else resolve_idx_folder(name, root).folder
@@ -77,10 +77,12 @@ def dataset_status(name: str, root: str | Path | None) -> DatasetStatus:
     return DatasetStatus(name, FOUND, detail, layout)
 
 
-def _missing_detail(error: DatasetNotFoundError) -> str:
-    """The error's first line, and the folders tried that exist but lack files."""
+def _missing_detail(name: str, error: DatasetNotFoundError) -> str:
+    """The error's first line, and the folders tried that hold some of the files but not all."""
     lines = str(error).splitlines()
-    partial = [line.strip() for line in lines if line.startswith("  ") and ": missing " in line]
+    n_files = len(CIFAR10_FILES if name == "cifar10" else ALL_IDX_FILES)
+    partial = [line.strip() for line in lines
+               if ": missing " in line and len(line.split(": missing ", 1)[1].split(", ")) < n_files]
     return " ".join([lines[0], *(f"Incomplete: {line}." for line in partial)])
 
 
