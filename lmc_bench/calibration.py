@@ -55,7 +55,7 @@ class Calibration:
 
     def describe(self) -> str:
         return (f"{self.device_name}, calibrated {self.measured_at}: "
-                f"{self.step_seconds * 1e3:.2g} ms per step + {self.flop_rate / 1e9:.3g} GFLOP/s")
+                f"{self.step_seconds * 1e3:.3g} ms per step + {self.flop_rate / 1e9:.3g} GFLOP/s")
 
 
 def device_name(device: torch.device) -> str:

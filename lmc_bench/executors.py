@@ -200,12 +200,14 @@ def materialise(specs: Sequence[RunSpec], args, device: str) -> int:
 
 def run_claims(args) -> int:
     """``lmc-bench run`` without --model: the plan's pending runs."""
-    from .plan import build_plan, collect_claim_rows, selection_args
+    from .plan import build_plan, collect_claim_rows, format_flops, selection_args
 
     device = target_device(args)
     store = ResultsStore(args.results_dir)
     rows = collect_claim_rows(selection_args(args))
     plan = build_plan(rows, store, args.tier, "cuda" if device.startswith("cuda") else "cpu", args.engine, args.data_root)
-    print(f"lmc-bench: {len(plan.runs)} runs needed, {len(plan.runs) - len(plan.pending)} stored, "
-          f"{len(plan.pending)} to train ({args.executor}, {device}).")
+    totals = plan.totals()
+    flops = totals["pending_train_flops"] + totals["pending_eval_flops"]
+    print(f"lmc-bench: {totals['runs']} runs needed, {totals['stored']} stored, {totals['pending']} to train "
+          f"({format_flops(flops)}FLOP; {args.executor}, {device}).")
     return materialise([run.spec for run in plan.pending], args, device)
