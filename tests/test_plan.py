@@ -50,7 +50,7 @@ def test_plan_flops_agree_with_the_flop_counter_on_a_whole_run():
     of a whole (tiny) run, counted by FlopCounterMode, equal the plan's formula. (The fast engine
     of an MLP; for grouped convolutions torch's counter counts the weight gradient as if
     ungrouped, so conv nets are checked on one step of the reference trainer above.)"""
-    spec = RunSpec(model="mlp_l1_bn", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(batch_size=64, epochs=2),
+    spec = RunSpec(model="mlp_l1_bn", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(batch_size=64, epochs=1),
                    eval=EvalSpec(lambdas=(0, 0.5, 1), on_train=True, bn_mode="recompute"), engine="fast")
     with FlopCounterMode(display=False) as counter:
         run_experiments([spec], ResultsStore(tempfile.mkdtemp()), "cpu", show_progress=False)
