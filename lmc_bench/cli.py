@@ -2,7 +2,11 @@
 
     lmc-bench verify [--tier smoke|full] [--gpu] [--data-root DIR] [--results-dir DIR] [--report-dir DIR] [-n N]
     lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] [--precision bf16] ...
+    lmc-bench run [--tier smoke|full] [-k EXPR] [-m MARKS] [--executor local|slurm] [--partition P] [--gpus-per-job N] ...
     lmc-bench report [--results-dir DIR] [--report-dir DIR]
+    lmc-bench plan [--tier smoke|full] [-k EXPR] [-m MARKS] [--device cpu|cuda] [--json]
+    lmc-bench data download --root DIR mnist cifar10 fashion_mnist
+    lmc-bench data status [--root DIR]
     lmc-bench data pack-bigearthnet --root ROOT --out CACHE [--bands B02 B03 B04 B08 B11] [--workers N]
 """
 
@@ -15,7 +19,6 @@ import time
 from pathlib import Path
 
 from .config import ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SHIFTS, DataSpec, RunSpec, TrainSpec
-from .data.bigearthnet.cli import add_data_parser
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 CLAIMS_DIR = Path(__file__).resolve().parent.parent / "claims"
@@ -41,8 +44,8 @@ def make_parser() -> argparse.ArgumentParser:
     verify.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. 4 or auto)")
     _common(verify)
 
-    run = sub.add_parser("run", help="train and measure one configuration over seeds")
-    run.add_argument("--model", required=True)
+    run = sub.add_parser("run", help="train one configuration over seeds, or the runs the selected claims still need")
+    run.add_argument("--model", default=None, help="the configuration's model; without it, the claims' pending runs")
     run.add_argument("--dataset", default="mnist_bundled")
     run.add_argument("--shift", choices=SHIFTS, default="covariate")
     run.add_argument("--imbalance-x", type=int, default=20)
@@ -62,11 +65,23 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
     run.add_argument("--data-root", default=None)
     _common(run)
+    from .executors import add_run_arguments
+
+    add_run_arguments(run)
 
     report = sub.add_parser("report", help="rebuild the report from the results store, without training")
     _common(report)
-    add_data_parser(sub)
+    _add_extension_commands(sub)
     return parser
+
+
+def _add_extension_commands(sub) -> None:
+    """Commands defined in their own modules; each sets ``handler`` on its parser."""
+    from . import plan
+    from .data import commands as data_commands
+
+    plan.add_parser(sub)
+    data_commands.add_parser(sub)
 
 
 def verify(args) -> int:
@@ -114,9 +129,13 @@ def _report(args, note: str = "") -> dict:
 
 
 def run(args) -> int:
+    from .executors import materialise, run_claims, target_device
     from .experiment import default_engine, resolve_device, run_experiments
 
-    if args.precision == "bf16" and resolve_device(args.device).type == "cpu":
+    if args.model is None:
+        return run_claims(args)
+    device = target_device(args)
+    if args.precision == "bf16" and resolve_device(device).type == "cpu":
         print("lmc-bench: note: bf16 autocast on a CPU is usually slower than fp32 (it pays on GPUs with "
               "bfloat16 tensor cores); see benchmarks/RESULTS.md.", file=sys.stderr)
 
@@ -126,10 +145,12 @@ def run(args) -> int:
                       normalization=args.normalization, flip=args.flip, bands=tuple(args.bands or ())),
         train=TrainSpec(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, noise=args.noise,
                         precision=args.precision),
-        engine=args.engine or default_engine(args.model, args.device),
+        engine=args.engine or default_engine(args.model, device),
     )
     specs = [spec.replace(seed=s) for s in args.seeds]
-    records = run_experiments(specs, ResultsStore(args.results_dir), args.device, args.data_root)
+    if args.executor != "local" and materialise(specs, args, device):
+        return 1
+    records = run_experiments(specs, ResultsStore(args.results_dir), device, args.data_root)
     print(f"{'seed':>6} {'barrier':>8} {'Δ (pp)':>8} {'λ*':>5} {'angle':>6} {'g':>7}")
     for r in records:
         m = r["metrics"]
@@ -140,12 +161,12 @@ def run(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
+        if hasattr(args, "handler"):
+            return args.handler(args)
         if args.command == "verify":
             return verify(args)
         if args.command == "run":
             return run(args)
-        if args.command == "data":
-            return args.handler(args)
         paths = _report(args)
         print(f"lmc-bench: report written to {paths['html']}")
         return 0

@@ -100,11 +100,12 @@ class ResultsStore:
         return FileLock(str(self.runs_dir / f"{spec_hash(spec)}.lock"))
 
     def records(self) -> Iterator[dict]:
-        """Every finished run's record."""
+        """Every finished run's record (not the temporary folder of a save that never completed)."""
         if not self.runs_dir.is_dir():
             return
         for path in sorted(self.runs_dir.glob("*/record.json")):
-            yield json.loads(path.read_text())
+            if not path.parent.name.startswith("."):
+                yield json.loads(path.read_text())
 
     def save_claim(self, key: str, outcome: dict) -> None:
         _write_json_atomic(self.claims_dir / f"{key}.json", outcome)

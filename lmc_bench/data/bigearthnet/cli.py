@@ -17,10 +17,8 @@ from .layout import VERSIONS
 from .raster import RESAMPLINGS
 
 
-def add_data_parser(sub) -> None:
-    """The ``data`` command and its ``pack-bigearthnet`` subcommand."""
-    data = sub.add_parser("data", help="prepare datasets: pack BigEarthNet into the cache training reads")
-    commands = data.add_subparsers(dest="data_command", required=True)
+def add_pack_command(commands) -> None:
+    """The ``pack-bigearthnet`` subcommand of ``lmc-bench data``."""
     pack = commands.add_parser("pack-bigearthnet", description=__doc__.replace("``", ""), formatter_class=argparse.RawDescriptionHelpFormatter,
                                help="pack BigEarthNet-S2 (v2.0 or v1.0) into a memory-mapped cache")
     pack.add_argument("--root", required=True, help="the BigEarthNet-S2 copy (v2.0: metadata.parquet + BigEarthNet-S2/; "
