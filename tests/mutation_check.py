@@ -39,7 +39,7 @@ COPIED_DIRS = ("lmc_bench", "tests", "fixtures")
 COPIED_FILES = ("conftest.py", "pyproject.toml")
 
 METRICS_TESTS = ("tests/test_metrics.py",)
-ENSEMBLE_TESTS = ("tests/test_ensembles.py",)
+ENSEMBLE_TESTS = ("tests/test_ensemble_summary.py",)
 DRAW_TESTS = ("tests/test_data_order.py",)
 FAST_NOISE_TESTS = ("tests/test_fast_engine.py::test_same_noise_shares_dropout_masks",)
 INTERPOLATION_TESTS = ("tests/test_interpolate.py",)
