@@ -53,12 +53,3 @@ def test_installed_fingerprint_covers_the_training_code():
     assert {"train.py", "metrics.py", "interpolate.py", "engine", "data", "models"} <= set(code_version.RESULT_MODULES)
     assert len(code_version.code_fingerprint()) == 12
 
-
-def test_test_modules_have_unique_basenames():
-    """``pytest`` collects ``tests/`` and ``claims/`` in one session (rootdir import mode): two
-    modules with one file name cannot both be imported."""
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parent.parent
-    names = [path.name for folder in ("tests", "claims", "benchmarks") for path in (root / folder).glob("test_*.py")]
-    assert len(names) == len(set(names)), sorted(n for n in set(names) if names.count(n) > 1)
