@@ -38,7 +38,7 @@ while [[ $# -gt 0 ]]; do
     --results-file) RESULTS_FILE=$2; shift 2 ;;
     --work-dir) WORK_DIR=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "device_check: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done

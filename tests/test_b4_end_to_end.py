@@ -1,11 +1,13 @@
 """``pytest claims --tier full --device cpu -k <B4 row> --data-root ROOT`` end to end, on a tiny
 Fashion-MNIST written in its real IDX format: the row trains all five seeds for 20 epochs on the
-CPU, records its statistics against the paper, and the report shows the B4 table."""
+CPU, records its statistics against the paper, the report shows the B4 table, and the run is
+published as docs/results/ holds it (report, RUN.md with wall times and run hashes, records)."""
 
 import os
 import subprocess
 import sys
 
+from benchmarks.publish_results import publish
 from fixtures.formats import random_images, write_idx_folder
 from lmc_bench.paper_statistics import LABELS
 from lmc_bench.report import build_report
@@ -37,3 +39,9 @@ def test_b4_row_runs_on_the_cpu_and_reports_statistics(tmp_path):
     assert {r["device"] for r in records} == {"cpu"} and {len(r["history"]["a"]["train_loss"]) for r in records} == {20}
     report = build_report(store, tmp_path / "report")["md"].read_text()
     assert "### B4: the MNIST rows of Table VI on Fashion-MNIST" in report
+
+    out = publish(str(store_dir), str(tmp_path / "published"), "benchmarks/b4_fashion_mnist.sh", 12.0)
+    run = (out / "RUN.md").read_text()
+    assert f"| {ROW} | " in run and all(f"`{r['hash']}`" in run for r in records)
+    assert sorted(p.stem for p in (out / "records").glob("*.json")) == sorted(r["hash"] for r in records)
+    assert "### B4" in (out / "report.md").read_text() and (out / "report.html").is_file()
