@@ -70,3 +70,10 @@ def versus_paper(paper: Mapping[str, Sequence], measured: Mapping[str, Sequence[
     return {metric: welch_interval(float(measured[metric][0]), float(measured[metric][1]), n, float(paper_mean),
                                    float(paper_std), resolution=RESOLUTION.get(metric, DEFAULT_RESOLUTION))
             for metric, (paper_mean, paper_std) in paper.items() if paper_std is not None and metric in measured}
+
+
+def ensembles_versus_paper(paper: Mapping[str, Sequence], lmc: Mapping[str, Sequence[float]], n: int) -> dict:
+    """Table III: our LMC ensembles (:func:`lmc_bench.ensembles.lmc_ensembles`, keys "wa", "wd",
+    "vote_acc", "average_acc", each (mean, std) over ``n`` seeds) against the paper's "wa_lmc",
+    "wd_lmc", "vote_lmc" and "average_lmc"."""
+    return versus_paper(paper, {f"{key.split('_')[0]}_lmc": value for key, value in lmc.items()}, n)

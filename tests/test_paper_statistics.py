@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from lmc_bench.paper_statistics import TOO_FEW_SEEDS, versus_paper, welch_interval
+from lmc_bench.paper_statistics import TOO_FEW_SEEDS, ensembles_versus_paper, versus_paper, welch_interval
+from lmc_bench.paper_tables import TABLE_III
 from lmc_bench.paper_table_views import html_sections, markdown_sections, table_views
 
 
@@ -74,3 +75,20 @@ def test_views_show_measured_tables_only_with_labels():
     page = "".join(html_sections(outcomes))
     assert "background:#fbdcc0" in page and "background:#d7f0d7" in page and "<h3>B4" in page
     assert markdown_sections([]) == [] and html_sections([{"settings": [], "extra": {}}]) == []
+
+
+def test_table_iii_view_compares_lmc_ensembles_and_shows_seed_ensembles():
+    r = TABLE_III[-1]  # MLP L1, CIFAR-10, lr 1e-3, B=32
+    paper = {"wa_lmc": r.wa_lmc, "wa_seeds": (r.wa_seeds, 0.0), "wd_lmc": r.wd_lmc, "vote_lmc": r.vote_lmc,
+             "average_lmc": r.average_lmc}
+    lmc = {"wa": [0.30, 0.004], "wd": [0.165, 0.002], "vote_acc": [50.2, 0.5], "average_acc": [52.4, 0.4]}
+    compared = ensembles_versus_paper(paper, lmc, 5)
+    assert set(compared) == {"wa_lmc", "wd_lmc", "vote_lmc", "average_lmc"}
+    assert compared["wa_lmc"]["label"] == "ours higher" and compared["wd_lmc"]["label"] == "consistent"
+    spec = {"model": "mlp_l1", "data": {"dataset": "cifar10", "normalization": "centered", "shift": "covariate"},
+            "train": {"lr": 0.001, "batch_size": 32, "noise": "same"}}
+    outcome = {"claim": "C8", "analogue": "", "settings": [{"spec": spec}],
+               "extra": {"ensembles": {"lmc": lmc, "different_seeds": {"wa": 0.2, "wd": 0.21, "vote_acc": 52.0, "average_acc": 53.9},
+                                       "versus_paper": compared}}}
+    markdown = "\n\n".join(markdown_sections([outcome]))
+    assert "### Table III" in markdown and "0.245 ± 0.002 → 0.300 ± 0.004 🔺" in markdown and "| 0.185 → 0.200 |" in markdown
