@@ -93,7 +93,7 @@ if [[ $FASHION_FOUND == yes ]]; then
   run b4 "${PYTEST[@]}" claims/test_beyond_paper.py --tier full --device "$DEVICE" -k "$B4_ROW" --data-root "$DATA_ROOT" --results-dir "$STORE" \
     -- "$PYTHON" -m lmc_bench.cli run --model mlp_l3 --dataset digits_bundled --epochs 1 --seeds 1 20 --device "$DEVICE" --results-dir "$STORE"
   if [[ ${STATUS[b4]} == "failed (exit 1)" ]]; then STATUS[b4]="ran; the claim's verdict failed (a finding: see the report)"; fi
-  "$PYTHON" -m lmc_bench.cli report --results-dir "$STORE" --report-dir "$WORK_DIR/report" > /dev/null
+  if [[ $DRY_RUN == 0 ]]; then "$PYTHON" -m lmc_bench.cli report --results-dir "$STORE" --report-dir "$WORK_DIR/report" > /dev/null; fi
   run roofline "$PYTHON" benchmarks/roofline.py --results-dir "$STORE" --device "$DEVICE" --breakdown --data-root "$DATA_ROOT" \
     -- "$PYTHON" benchmarks/roofline.py --results-dir "$STORE" --device "$DEVICE" --breakdown --matmul-size 256 --bandwidth-megabytes 8
 else
@@ -101,10 +101,25 @@ else
   skip roofline "no B4 run"
 fi
 
-DEVICE_NAME=$("$PYTHON" -c "
-import sys, torch
+"$PYTHON" - "$DEVICE" "$STORE" "$WORK_DIR" <<'PY'
+import sys
+from pathlib import Path
+
+import torch
+
 from benchmarks.conftest import device_description
-print(f'{device_description(torch.device(sys.argv[1]))}; torch {torch.__version__}')" "$DEVICE")
+from lmc_bench.store import ResultsStore
+
+device, store, work = sys.argv[1:]
+Path(work, "device.txt").write_text(f"{device_description(torch.device(device))}; torch {torch.__version__}")
+lines = ["| run hash | seed | engine | device | wall (s) | barrier | Δ (pp) |", "|---|---|---|---|---|---|---|"]
+for r in ResultsStore(store).records():
+    m = r["metrics"]
+    lines.append(f"| {r['hash']} | {r['spec']['seed']} | {r['engine']} | {r['device_name']} | {r['wall_seconds']:.1f} | "
+                 f"{m['barrier']:.3f} | {m['delta']:.2f} |")
+Path(work, "runs.md").write_text("\n".join(lines) + "\n")
+PY
+DEVICE_NAME=$(cat "$WORK_DIR/device.txt")
 {
   echo
   echo "## Device check: $DEVICE_NAME, $(date -u +%Y-%m-%d)$([[ $DRY_RUN == 1 ]] && echo ' (dry run: tiny versions of the steps)')"
@@ -125,17 +140,11 @@ print(f'{device_description(torch.device(sys.argv[1]))}; torch {torch.__version_
     echo
     echo "B4 configuration ($([[ $DRY_RUN == 1 ]] && echo 'dry run: MLP L3 on the bundled 8x8 digits, one epoch' || echo "$B4_ROW on Fashion-MNIST, 5 seeds, 20 epochs")), per run:"
     echo
-    "$PYTHON" - "$STORE" <<'PY'
-import sys
-from lmc_bench.store import ResultsStore
-print("| run hash | seed | engine | device | wall (s) | barrier | Δ (pp) |")
-print("|---|---|---|---|---|---|---|")
-for r in ResultsStore(sys.argv[1]).records():
-    m = r["metrics"]
-    print(f"| {r['hash']} | {r['spec']['seed']} | {r['engine']} | {r['device_name']} | {r['wall_seconds']:.1f} | {m['barrier']:.3f} | {m['delta']:.2f} |")
-PY
-    echo
-    sed -n '/^### B4/,/^##/p' "$WORK_DIR/report/report.md" | grep -E '^\|' || true
+    cat "$WORK_DIR/runs.md"
+    if [[ -f "$WORK_DIR/report/report.md" ]]; then
+      echo
+      sed -n '/^### B4/,/^##/p' "$WORK_DIR/report/report.md" | grep -E '^\|' || true
+    fi
   fi
   if [[ -f "$WORK_DIR/roofline.log" ]]; then
     echo
