@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-import time
 
 import pytest
 import torch
 
 from lmc_bench.config import PRECISIONS, DataSpec
+from lmc_bench.cost import matmul_rate
+from lmc_bench.devices import resolve_device
 from lmc_bench.data.prepare import prepare_data
 
 ROWS: list[dict] = []
@@ -59,10 +60,11 @@ def bench_rows() -> list[dict]:
 
 @pytest.fixture(scope="session")
 def device(request) -> torch.device:
+    """CUDA with ``--gpu`` (in the fp32 numerics every run uses there), else the CPU."""
     if request.config.getoption("--gpu"):
         if not torch.cuda.is_available():
             pytest.skip("--gpu given but CUDA is not available")
-        return torch.device("cuda")
+        return resolve_device("cuda")
     return torch.device("cpu")
 
 
@@ -75,19 +77,7 @@ def mnist():
 def matmul_ceiling(device) -> float:
     """Best fp32 GFLOP/s of a square matmul on the device, measured in this run."""
     if "gflops" not in CEILING:
-        sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-        a = torch.randn(CEILING_SIZE, CEILING_SIZE, device=device)
-        b = torch.randn(CEILING_SIZE, CEILING_SIZE, device=device)
-        for _ in range(3):
-            a @ b
-        best = float("inf")
-        for _ in range(CEILING_REPEATS):
-            sync()
-            start = time.perf_counter()
-            a @ b
-            sync()
-            best = min(best, time.perf_counter() - start)
-        CEILING["gflops"] = 2 * CEILING_SIZE**3 / best / 1e9
+        CEILING["gflops"] = matmul_rate(str(device), CEILING_SIZE, CEILING_REPEATS) / 1e9
         CEILING["device"] = device_description(device)
         CEILING["load_start"] = os.getloadavg()[0]
     return CEILING["gflops"]

@@ -7,6 +7,7 @@ import pytest
 from lmc_bench.claims import ClaimRow, paper_setting, paper_spec, smoke_setting
 from lmc_bench.data.prepare import prepare_data
 from lmc_bench.ensembles import different_seed_ensembles, lmc_ensembles
+from lmc_bench.paper_statistics import ensembles_versus_paper
 from lmc_bench.paper_tables import TABLE_III
 
 C8_TITLE = "LMC ensembles make the same mistakes: wrong agreement about twice that of different-seed ensembles"
@@ -51,7 +52,8 @@ def test_c8_lmc_ensembles_share_mistakes(row, claim):
     log_probs = [claim.context.store.load_tensors(spec)["path_log_probs"].float() for spec in claim.specs(setting)]
     labels = prepare_data(setting.spec.data, claim.context.data_root).test_y
     lmc, seeds = lmc_ensembles(log_probs, labels), different_seed_ensembles(log_probs, labels)
-    claim.note("ensembles", {"lmc": lmc, "different_seeds": seeds})
+    claim.note("ensembles", {"lmc": lmc, "different_seeds": seeds,
+                             "versus_paper": {} if row.analogue else ensembles_versus_paper(setting.paper, lmc, len(log_probs))})
     ratio = lmc["wa"][0] / seeds["wa"] if seeds["wa"] > 0 else float("inf")
     needed = required_ratio(PAPER_ROW[setting.spec.model])
     claim.check(f"WA(LMC) / WA(seeds) > {needed:g}", ratio > needed, f"WA LMC {lmc['wa'][0]:.3f}, seeds {seeds['wa']:.3f}, ratio {ratio:.2f}")

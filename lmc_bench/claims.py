@@ -17,7 +17,9 @@ import numpy as np
 
 from .config import PAPER_SEEDS, DataSpec, EvalSpec, RunSpec, TrainSpec
 from .data.loading import BUNDLED
+from .devices import device_type
 from .metrics import is_stable, noise_scale
+from .paper_statistics import versus_paper
 
 STABLE_THRESHOLD_PP = -5.0
 """Δ at or above −5 percentage points counts as stable (LMC): the dashed line of Fig. 4."""
@@ -137,6 +139,8 @@ class ClaimContext:
     data_root: str | None
     store: object
     engine: str | None = None
+    requested_device: str = "auto"
+    """``--device``: "auto" (CUDA when available; ``--gpu`` means CUDA), "cpu" or "cuda"."""
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -144,24 +148,33 @@ class ClaimContext:
 
     @property
     def device(self) -> str:
-        return "cuda" if self.gpu else "cpu"
+        """Where this session trains; only the speed of a claim depends on it."""
+        if self.requested_device != "auto":
+            return self.requested_device
+        return "cuda" if self.gpu else device_type("auto")
 
     def missing_requirements(self, row: ClaimRow) -> str:
-        """Why ``row`` cannot run in this session ("" when it can)."""
+        """Why ``row`` cannot run in this session ("" when it can). A full-tier row on a CPU that
+        the user did not name is skipped with its estimated cost, so that it runs only on request."""
         if row.tier == "full" and self.tier != "full":
-            return "full-tier claim: run with --tier full --gpu --data-root DIR"
-        if row.tier == "full" and not self.gpu:
-            return "full-tier claim needs a CUDA GPU: pass --gpu on a machine with one"
-        if self.gpu:
-            import torch
-
-            if not torch.cuda.is_available():
-                return "--gpu given but torch sees no CUDA device"
+            return "full-tier claim: run with --tier full --data-root DIR (on a GPU, or on the CPU with --device cpu)"
+        if self.device == "cuda" and device_type("auto") != "cuda":
+            return f"{'--gpu' if self.requested_device == 'auto' else '--device cuda'} given but torch sees no CUDA device"
         for dataset in sorted(row.datasets() - set(BUNDLED)):
             problem = dataset_problem(dataset, self.data_root)
             if problem:
                 return problem
+        if row.tier == "full" and self.device == "cpu" and self.requested_device == "auto":
+            return f"full-tier claim without a CUDA device: {self.cpu_cost(row)}; pass --device cpu to train it on the CPU (choose rows with -k)"
         return ""
+
+    def cpu_cost(self, row: ClaimRow) -> str:
+        """Estimated CPU cost of the runs of ``row`` not yet in the store."""
+        from .cost import describe_cpu_cost
+
+        specs = [spec for setting in row.settings for spec in ClaimRecorder(self, row).specs(setting)]
+        missing = [spec for spec in dict.fromkeys(specs) if not self.store.has(spec)]
+        return describe_cpu_cost(missing) if missing else "every run is in the store already"
 
     def recorder(self, row: ClaimRow) -> "ClaimRecorder":
         return ClaimRecorder(self, row)
@@ -213,6 +226,8 @@ class ClaimRecorder:
         if self.row.tier == "smoke":
             measurement.control = self.measure_control(setting)
             summary["control"] = measurement.control.summary()
+        if not self.row.analogue:
+            summary["versus_paper"] = versus_paper(summary["paper"], summary["measured"], len(records))
         self.outcome["settings"].append(summary)
         return measurement
 

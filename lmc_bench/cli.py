@@ -1,6 +1,6 @@
 """``lmc-bench``: verify the paper's claims, train one configuration, or rebuild the report.
 
-    lmc-bench verify [--tier smoke|full] [--gpu] [--data-root DIR] [--results-dir DIR] [--report-dir DIR] [-n N]
+    lmc-bench verify [--tier smoke|full] [--device auto|cpu|cuda] [--gpu] [--data-root DIR] [--results-dir DIR] [--report-dir DIR] [-n N]
     lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] [--precision bf16] ...
     lmc-bench run [--tier smoke|full] [-k EXPR] [-m MARKS] [--executor local|slurm] [--partition P] [--gpus-per-job N] ...
     lmc-bench report [--results-dir DIR] [--report-dir DIR]
@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from .config import ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SHIFTS, DataSpec, RunSpec, TrainSpec
+from .devices import DEVICE_CHOICES
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 CLAIMS_DIR = Path(__file__).resolve().parent.parent / "claims"
@@ -37,7 +38,10 @@ def make_parser() -> argparse.ArgumentParser:
 
     verify = sub.add_parser("verify", help="run the claim tests and write the report")
     verify.add_argument("--tier", choices=("smoke", "full"), default="smoke", help="default: %(default)s (CPU, bundled data)")
-    verify.add_argument("--gpu", action="store_true", help="train on CUDA (full tier)")
+    verify.add_argument("--device", choices=DEVICE_CHOICES, default="auto",
+                        help="where to train (default: %(default)s; without CUDA the full tier skips with estimated "
+                             "costs unless --device cpu)")
+    verify.add_argument("--gpu", action="store_true", help="train on CUDA, each pytest-xdist worker pinned to one GPU")
     verify.add_argument("--data-root", default=None,
                         help="folder with MNIST / FashionMNIST / CIFAR-10 / bigearthnet-cache (full tier)")
     verify.add_argument("--engine", choices=ENGINES, default=None, help="training engine (default: fast where its gates hold)")
@@ -62,7 +66,7 @@ def make_parser() -> argparse.ArgumentParser:
     run.add_argument("--precision", choices=PRECISIONS, default="fp32",
                      help="training numerics (default: %(default)s, as the paper; bf16: autocast in training steps "
                           "only, for GPUs with bfloat16 tensor cores)")
-    run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1 (default: %(default)s = cuda when available)")
     run.add_argument("--data-root", default=None)
     _common(run)
     from .executors import add_run_arguments
@@ -90,16 +94,19 @@ def verify(args) -> int:
     from .claims import dataset_problem
 
     if args.tier == "full":
-        if not args.gpu:
-            print("lmc-bench: --tier full without --gpu: the full-tier claims are skipped (they need a CUDA GPU).", file=sys.stderr)
-        elif not torch.cuda.is_available():
-            print("lmc-bench: --gpu given but torch sees no CUDA device: the full-tier claims are skipped.", file=sys.stderr)
+        wants_cuda = args.device == "cuda" or (args.device == "auto" and args.gpu)
+        if wants_cuda and not torch.cuda.is_available():
+            print("lmc-bench: CUDA requested but torch sees no CUDA device: the full-tier claims are skipped.", file=sys.stderr)
+        elif args.device == "auto" and not torch.cuda.is_available():
+            print("lmc-bench: --tier full without a CUDA device: the full-tier claims are skipped, each with its "
+                  "estimated CPU cost; pass --device cpu to train them on the CPU.", file=sys.stderr)
         for dataset in FULL_TIER_DATASETS:
             problem = dataset_problem(dataset, args.data_root)
             if problem:
                 print(f"lmc-bench: claims on {dataset} are skipped: {problem}", file=sys.stderr)
     command = [sys.executable, "-m", "pytest", str(CLAIMS_DIR), "-v", "-p", "no:cacheprovider",
-               "--rootdir", str(CLAIMS_DIR.parent), "--tier", args.tier, "--results-dir", args.results_dir]
+               "--rootdir", str(CLAIMS_DIR.parent), "--tier", args.tier, "--results-dir", args.results_dir,
+               "--device", args.device]
     if args.gpu:
         command.append("--gpu")
     if args.data_root:

@@ -17,7 +17,7 @@ import tokenize
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-RESULT_MODULES = ("config.py", "train.py", "interpolate.py", "metrics.py", "experiment.py", "data", "models", "engine")
+RESULT_MODULES = ("config.py", "devices.py", "train.py", "interpolate.py", "metrics.py", "experiment.py", "data", "models", "engine")
 """Modules and packages (relative to ``lmc_bench/``) whose code determines a run's numbers."""
 
 _SKIPPED_TOKENS = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENCODING}

@@ -17,6 +17,7 @@ import torch
 from . import metrics
 from .config import RunSpec, spec_hash
 from .data.prepare import PreparedData, prepare_data
+from .devices import cuda_numerics, device_type, resolve_device
 from .interpolate import has_batch_norm, interpolate_state, recompute_batch_norm
 from .models import build_model
 from .progress import progress_bar
@@ -123,6 +124,7 @@ def finish_record(spec, data, initial, params_a, params_b, histories, device) ->
         "engine": spec.engine,
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if torch.device(device).type == "cuda" else platform.processor() or "cpu",
+        **({"cuda_numerics": cuda_numerics()} if torch.device(device).type == "cuda" else {}),
         "torch_version": torch.__version__,
         "subset_sizes": [n_a, n_b],
         "test_size": len(data.test_y),
@@ -136,15 +138,9 @@ def finish_record(spec, data, initial, params_a, params_b, histories, device) ->
     return record
 
 
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
 def default_engine(model: str, device: str | torch.device | None) -> str:
     """The fast engine where it is faster (benchmarks/RESULTS.md): MLPs anywhere, conv nets on CUDA."""
-    on_cuda = resolve_device(device).type == "cuda"
+    on_cuda = device_type(device) == "cuda"
     return "fast" if (on_cuda or model.startswith("mlp")) else "naive"
 
 

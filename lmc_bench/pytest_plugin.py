@@ -1,6 +1,7 @@
 """pytest plugin: the options of the claim suite and the recording of claim outcomes.
 
-Options: ``--tier smoke|full``, ``--gpu``, ``--data-root``, ``--results-dir``, ``--engine``.
+Options: ``--tier smoke|full``, ``--device auto|cpu|cuda``, ``--gpu``, ``--data-root``,
+``--results-dir``, ``--engine``.
 Every claim test takes a :class:`lmc_bench.claims.ClaimRow` parameter named ``row``; the plugin
 writes one outcome per claim test (status, reason, paper and measured numbers) into the results
 store, where ``lmc-bench report`` finds them.
@@ -15,6 +16,7 @@ import pytest
 
 from .claims import ClaimContext, ClaimRow, outcome_key, outcome_record
 from .config import ENGINES
+from .devices import DEVICE_CHOICES
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 TIERS = ("smoke", "full")
@@ -26,7 +28,10 @@ def pytest_addoption(parser):
     group = parser.getgroup("lmc-bench", "claim suite")
     group.addoption("--tier", choices=TIERS, default="smoke",
                     help="smoke: scaled analogues on bundled data (CPU); full: the paper's configurations")
-    group.addoption("--gpu", action="store_true", help="train on CUDA (each xdist worker pinned to one GPU)")
+    group.addoption("--device", choices=DEVICE_CHOICES, default="auto",
+                    help="where to train (default: %(default)s = CUDA when available; full-tier claims without CUDA "
+                         "skip with their estimated cost unless --device cpu is given)")
+    group.addoption("--gpu", action="store_true", help="train on CUDA, each xdist worker pinned to one GPU")
     group.addoption("--data-root", default=None, help="folder holding MNIST / FashionMNIST / CIFAR-10 / bigearthnet-cache")
     group.addoption("--results-dir", default=DEFAULT_RESULTS_DIR, help="results store (default: %(default)s)")
     group.addoption("--engine", choices=ENGINES, default=None, help="training engine (default: the fastest that passes its gates)")
@@ -82,6 +87,7 @@ def claim_context(request) -> ClaimContext:
         data_root=opt("--data-root"),
         store=ResultsStore(opt("--results-dir")),
         engine=opt("--engine"),
+        requested_device=opt("--device"),
     )
 
 

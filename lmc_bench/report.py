@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import plots, plots_domain
+from . import paper_table_views, plots, plots_domain
 from .store import ResultsStore
 
 STATUS_MARK = {"passed": "✅ reproduced", "failed": "❌ not reproduced", "not reproduced": "❌ not reproduced (known finding)",
@@ -236,7 +236,8 @@ def _write_markdown(path, out_dir, intro, outcomes, sections, global_figures, re
     fig_dir = out_dir / "figures"
     fig_dir.mkdir(exist_ok=True)
     parts = ["# lmc-bench claim verification", intro, "## Summary",
-             _md_table(SUMMARY_HEADER, summary_rows([o for o in outcomes if o["status"] != "skipped"]))]
+             _md_table(SUMMARY_HEADER, summary_rows([o for o in outcomes if o["status"] != "skipped"])),
+             *paper_table_views.markdown_sections(outcomes)]
     for heading, text, tables, extras, figures in sections:
         parts += [f"## {heading}", text, *(_md_table(header, rows) for header, rows in tables)]
         parts += [f"- {k}: `{json.dumps(v)}`" for k, v in extras.items()]
@@ -263,7 +264,8 @@ def _write_html(path, intro, outcomes, sections, global_figures, records):
         return "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n") if p.strip())
 
     body = ["<h1>lmc-bench claim verification</h1>", para(intro), "<h2>Summary</h2>",
-            _html_table(SUMMARY_HEADER, summary_rows([o for o in outcomes if o["status"] != "skipped"]))]
+            _html_table(SUMMARY_HEADER, summary_rows([o for o in outcomes if o["status"] != "skipped"])),
+            *paper_table_views.html_sections(outcomes)]
     for heading, text, tables, extras, figures in sections:
         body += [f"<h2>{html.escape(heading)}</h2>", para(text), *(_html_table(header, rows) for header, rows in tables)]
         body += [f"<p><code>{html.escape(k)}: {html.escape(json.dumps(v))}</code></p>" for k, v in extras.items()]

@@ -130,7 +130,8 @@ def test_verify_full_tier_names_what_is_missing(tmp_path, monkeypatch, capsys):
                      "--results-dir", str(tmp_path / "store"), "--report-dir", str(tmp_path / "reports")])
     err = capsys.readouterr().err
     assert code == 0 and "--tier" in commands[0] and "full" in commands[0]
-    assert "without --gpu" in err
+    assert commands[0][commands[0].index("--device") + 1] == "auto"
+    assert "without a CUDA device" in err and "--device cpu" in err
     for dataset, name in (("mnist", "MNIST"), ("fashion_mnist", "Fashion-MNIST"), ("cifar10", "CIFAR-10")):
         assert f"claims on {dataset} are skipped: {name}: not found under data root {tmp_path / 'data'}" in err
     assert "--data-root" in err and (tmp_path / "reports" / "report.html").is_file()
