@@ -61,7 +61,7 @@ def ref_local_minima(losses):
     if best_value is None:
         lowest = min(losses)
         minima = [i for i in range(n) if losses[i] == lowest]
-        return 0.0, min(minima, key=lambda i: (abs(i / (n - 1) - 0.5), i))
+        return 0.0, min(minima, key=lambda i: (round(abs(i / (n - 1) - 0.5), 12), i))
     return best_value, best_index
 
 
