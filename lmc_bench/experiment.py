@@ -17,44 +17,15 @@ import torch
 from . import metrics
 from .config import RunSpec, spec_hash
 from .data.prepare import PreparedData, prepare_data
-from .interpolate import has_batch_norm, interpolate_state, recompute_batch_norm
-from .models import build_model
+from .engine import evaluate_path_fast, train_pairs_fast
 from .progress import progress_bar
 from .store import ResultsStore
-from .train import evaluate, train_pair_naive
+from .train import evaluate_path, train_pair_naive
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Trainable parameters only (Appendix D: weights and biases, no BatchNorm statistics)."""
     return {name: p.detach().cpu() for name, p in model.named_parameters()}
-
-
-def evaluate_path(spec: RunSpec, state_a, state_b, data: PreparedData, device) -> tuple[dict, torch.Tensor]:
-    """Loss and accuracy of every Θ(λ) on the test set (and the training subsets when asked),
-    plus the test log-probabilities of all λ points (L x N x C)."""
-    model = build_model(spec.model, spec.data.dataset).to(device)
-    recompute = spec.eval.bn_mode == "recompute" and has_batch_norm(model)
-    union_x = data.train_x[torch.cat([data.subset_a, data.subset_b]).unique()] if recompute else None
-    path: dict[str, list[float]] = {"lambdas": list(spec.eval.lambdas), "test_loss": [], "test_acc": []}
-    if spec.eval.on_train:
-        for key in ("train_a_loss", "train_a_acc", "train_b_loss", "train_b_acc"):
-            path[key] = []
-    all_log_probs = []
-    for lam in spec.eval.lambdas:
-        model.load_state_dict(interpolate_state(state_a, state_b, lam))
-        if recompute:
-            recompute_batch_norm(model, union_x, device)
-        loss, acc, log_probs = evaluate(model, data.test_x, data.test_y, device)
-        path["test_loss"].append(loss)
-        path["test_acc"].append(acc)
-        all_log_probs.append(log_probs)
-        if spec.eval.on_train:
-            for copy_index, name in ((0, "train_a"), (1, "train_b")):
-                x, y = data.subset(copy_index)
-                loss, acc, _ = evaluate(model, x, y, device)
-                path[f"{name}_loss"].append(loss)
-                path[f"{name}_acc"].append(acc)
-    return path, torch.stack(all_log_probs)
 
 
 def path_metrics(path: dict, prefix: str = "test") -> dict:
@@ -161,8 +132,6 @@ def train_pairs(specs: list[RunSpec], data: PreparedData, device, progress=None)
     """Trained pairs of ``specs`` (which differ only in seed) by their engine, and that engine's
     path evaluation."""
     if specs[0].engine == "fast":
-        from .engine import evaluate_path_fast, train_pairs_fast
-
         return train_pairs_fast(specs, data, device, progress), evaluate_path_fast
     return [train_pair_naive(spec, data, device, progress) for spec in specs], evaluate_path
 
