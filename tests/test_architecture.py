@@ -1,6 +1,7 @@
 """The package's modules import one way: no module reaches back to one that imports it."""
 
 import ast
+import re
 from pathlib import Path
 
 import lmc_bench
@@ -52,3 +53,24 @@ def test_no_import_cycles():
 
     cycles = [cycle_from(name) for name in graph]
     assert not [c for c in cycles if c], [c for c in cycles if c][:3]
+
+
+ROOT = PACKAGE.parent
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".txt", ".cfg", ""}
+
+
+def project_text_files():
+    """Source and documentation files of the project (virtual environments and caches excluded)."""
+    skip = {".git", ".venv", ".venv-ci", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist", ".lmc-results", "reports"}
+    for path in ROOT.rglob("*"):
+        if path.is_file() and path.suffix in TEXT_SUFFIXES and not skip & set(path.relative_to(ROOT).parts) \
+                and not path.name.endswith(".egg-info"):
+            yield path
+
+
+def test_the_project_speaks_of_itself_only():
+    """No references to tracker tickets in code or docs: they mean nothing to a reader of the repository."""
+    pattern = re.compile(r"\bissues? ?#?\d+|\(#\d+\)", re.IGNORECASE)
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in project_text_files()
+                 for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if pattern.search(line)]
+    assert not offenders, offenders

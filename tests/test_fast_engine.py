@@ -1,4 +1,4 @@
-"""Gates of the fast (stacked) engine against the naive reference engine (issue 7), on the CPU.
+"""Gates of the fast (stacked) engine against the naive reference engine, on the CPU.
 
 - identical initial weights: the stack is built from :func:`build_initial_pair`, and unstacking
   gives every model back bit for bit;
