@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import operator
 import re
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ import numpy as np
 from .config import PAPER_SEEDS, DataSpec, EvalSpec, RunSpec, TrainSpec
 from .data.loading import BUNDLED
 from .metrics import is_stable, noise_scale
+from .paper_tables import paper_numbers
 
 STABLE_THRESHOLD_PP = -5.0
 """Δ at or above −5 percentage points counts as stable (LMC): the dashed line of Fig. 4."""
@@ -27,6 +29,54 @@ PAPER_SUBSET_SIZE = {"mnist": 29_997, "fashion_mnist": 29_997, "cifar10": 25_000
 
 SUMMARY_METRICS = ("barrier", "delta", "barrier_frankle", "delta_midpoint", "angle", "manhattan",
                    "final_train_loss", "noise_scale")
+
+
+def format_lr(lr: float) -> str:
+    """A learning rate as the paper writes it: 1e-3, 1.5e-2."""
+    mantissa, exponent = f"{lr:e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def describe_spec(spec: RunSpec) -> str:
+    """Readable name of a run configuration, e.g. "mlp_l1, mnist, lr 1e-3, B=32, 20/80, different noise"."""
+    return ", ".join([spec.model, spec.data.dataset, f"lr {format_lr(spec.train.lr)}", f"B={spec.train.batch_size}",
+                      *(text for _, text in _variations(spec))])
+
+
+def _variations(spec: RunSpec) -> list[tuple[str, str]]:
+    """(short, readable) names of the ways ``spec`` departs from the protocol's defaults."""
+    out = []
+    if spec.data.shift == "label_imbalance":
+        x = spec.data.imbalance_x
+        out.append((f"split{x}-{100 - x}", f"{x}/{100 - x}"))
+    elif spec.data.shift == "none":
+        out.append(("one-subset", "same subset"))
+    if spec.data.normalization == "unit":
+        out.append(("unit01", "[0,1]"))
+    if spec.train.init == "independent":
+        out.append(("indep-init", "independent init"))
+    if spec.train.noise == "different":
+        out.append(("diff-noise", "different noise"))
+    if spec.train.epochs != TrainSpec.epochs:
+        out.append((f"{spec.train.epochs}ep", f"{spec.train.epochs} epochs"))
+    if spec.eval.bn_mode != EvalSpec.bn_mode:
+        out.append((f"bn-{spec.eval.bn_mode}", f"BatchNorm {spec.eval.bn_mode}d"))
+    return out
+
+
+def spec_id_parts(spec: RunSpec) -> list[str]:
+    """The parts of a test id naming ``spec``: model, dataset, lr, batch size, then what differs from the defaults."""
+    return [spec.model, spec.data.dataset, f"lr{format_lr(spec.train.lr)}", f"B{spec.train.batch_size}",
+            *(short for short, _ in _variations(spec))]
+
+
+def settings_id(settings) -> str:
+    """Self-describing id of a group of settings: what they share, then what differs, joined by "-vs-"
+    (e.g. ``resnet10-mnist-lr1e-3-B32-vs-B256-vs-B1024``)."""
+    parts = [spec_id_parts(s.spec) for s in settings]
+    shared = [p for p in parts[0] if all(p in other for other in parts)]
+    differing = ["-".join(p for p in own if p not in shared) for own in parts]
+    return "-".join(shared + (["-vs-".join(differing)] if len(settings) > 1 else []))
 
 
 @dataclass(frozen=True)
@@ -39,12 +89,71 @@ class Setting:
     spec: RunSpec
     paper: dict = field(default_factory=dict, hash=False, compare=False)
     paper_config: str = ""
-    """For a scaled analogue: the paper's configuration it stands for, e.g. "MNIST, B=32, lr 1e-3"."""
+    """For a scaled analogue: the paper's configuration it stands for, e.g. "mnist, lr 1e-3, B=32"."""
     paper_noise_scale: float | None = None
+    paper_spec: RunSpec | None = field(default=None, hash=False, compare=False)
+    """The paper's configuration this setting measures (itself) or stands for (an analogue)."""
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The check of a comparison row: ``metric`` is ``direction`` ("lower" or "higher") in the
+    last setting than in the first, on the mean over seeds or, with ``every_seed``, seed by seed."""
+
+    metric: str
+    direction: str
+    every_seed: bool = False
+
+    def __post_init__(self):
+        _require(self.direction, ("lower", "higher"), "trend direction")
+
+    def holds(self, first: "Measurement", last: "Measurement") -> bool:
+        before, after = (first.values(self.metric), last.values(self.metric)) if self.every_seed else \
+            (first.mean(self.metric), last.mean(self.metric))
+        return bool(np.all(after < before if self.direction == "lower" else after > before))
+
+    def describe(self, first_label: str, last_label: str) -> str:
+        scope = "on every seed" if self.every_seed else "mean over seeds"
+        return f"{self.metric} {self.direction} in {last_label} than in {first_label} ({scope})"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The check of a single setting against a threshold: the mean of ``metric`` over seeds is
+    below (``"<"``), above (``">"``) or at least (``">="``) ``value``."""
+
+    metric: str
+    op: str
+    value: float
+
+    def __post_init__(self):
+        _require(self.op, tuple(BOUND_OPERATORS), "bound operator")
+
+    def holds(self, measurement: "Measurement") -> bool:
+        return bool(BOUND_OPERATORS[self.op](measurement.mean(self.metric), self.value))
+
+    def describe(self) -> str:
+        return f"mean {self.metric} {self.op.replace('>=', '≥')} {self.value:g}"
+
+
+BOUND_OPERATORS = {"<": operator.lt, ">": operator.gt, ">=": operator.ge}
+
+
+VERDICTS = ("stable", "unstable")
+
+
+def _require(value, allowed, what):
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(map(repr, allowed))}")
 
 
 @dataclass(frozen=True, eq=False)
 class ClaimRow:
+    """One parameter of a claim test. Its check is data: ``trends`` (comparisons of the last setting
+    with the first), ``bounds`` (thresholds on the first setting) and ``verdict`` (the expected
+    verdict, "stable" or "unstable", of the last setting); ``expectation`` says the same in words
+    for the report."""
+
     claim: str
     title: str
     section: str
@@ -53,10 +162,25 @@ class ClaimRow:
     expectation: str
     """What the test asserts, in words."""
     analogue: str = ""
-    """Non-empty for smoke rows: how the analogue is scaled from the paper's configuration."""
+    """Non-empty for scaled analogues: how the analogue departs from the paper's configuration."""
+    verdict: str = ""
+    trends: tuple[Trend, ...] = ()
+    bounds: tuple[Bound, ...] = ()
+    headline: tuple[str, ...] = ("barrier", "delta")
+    """The metrics the report's summary shows for this row (paper beside measured)."""
+
+    def __post_init__(self):
+        if self.verdict:
+            _require(self.verdict, VERDICTS, "verdict")
 
     @property
     def id(self) -> str:
+        """Test id: claim, tier and the settings, e.g. ``C3-full-resnet10-mnist-lr1e-3-B32-vs-B256-vs-B1024``."""
+        return f"{self.claim}-{self.tier}-{settings_id(self.settings)}"
+
+    @property
+    def label(self) -> str:
+        """Readable name: the setting's label, or what a comparison asserts."""
         return self.settings[0].label if len(self.settings) == 1 else self.expectation
 
     def datasets(self) -> set[str]:
@@ -86,13 +210,14 @@ class Measurement:
         v = self.values(metric)
         return float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
-    def summary_metrics(self) -> list[str]:
+    def summary_metrics(self, extra: tuple[str, ...] = ()) -> list[str]:
         """The metrics every summary carries, and any other per-run metric the paper gives for this
-        setting (ensemble figures such as Table III's live in the claim's extras instead)."""
-        others = [k for k in self.setting.paper if k not in SUMMARY_METRICS and all(k in r["metrics"] for r in self.records)]
+        setting or ``extra`` names (ensemble figures such as Table III's are added by the claim test)."""
+        wanted = [*self.setting.paper, *extra]
+        others = [k for k in dict.fromkeys(wanted) if k not in SUMMARY_METRICS and all(k in r["metrics"] for r in self.records)]
         return [*SUMMARY_METRICS, *others]
 
-    def summary(self) -> dict:
+    def summary(self, extra: tuple[str, ...] = ()) -> dict:
         return {
             "label": self.setting.label,
             "spec": {**self.setting.spec.to_dict(), "seed": None},
@@ -101,8 +226,8 @@ class Measurement:
             "paper": {k: list(v) for k, v in self.setting.paper.items()},
             "paper_config": self.setting.paper_config,
             "paper_noise_scale": self.setting.paper_noise_scale,
-            "measured": {m: [self.mean(m), self.std(m)] for m in self.summary_metrics()},
-            "per_seed": {m: self.values(m).tolist() for m in self.summary_metrics()},
+            "measured": {m: [self.mean(m), self.std(m)] for m in self.summary_metrics(extra)},
+            "per_seed": {m: self.values(m).tolist() for m in self.summary_metrics(extra)},
         }
 
     def describe(self, metric: str) -> str:
@@ -184,8 +309,15 @@ class ClaimRecorder:
 
         records = run_experiments(self.specs(setting), self.context.store, self.context.device, self.context.data_root)
         measurement = Measurement(setting, records)
-        self.outcome["settings"].append(measurement.summary())
+        self.outcome["settings"].append(measurement.summary(self.row.headline))
         return measurement
+
+    def record_measured(self, measurement: Measurement, metric: str, mean: float, std: float) -> None:
+        """Add a measured figure that is not a per-run metric (e.g. an ensemble's wrong agreement over
+        seeds) to the setting's summary, beside the paper's number for ``metric``."""
+        for summary in self.outcome["settings"]:
+            if summary["label"] == measurement.setting.label:
+                summary["measured"][metric] = [float(mean), float(std)]
 
     def check(self, description: str, passed: bool, detail: str) -> None:
         """Record one assertion of the claim and raise AssertionError when it fails."""
@@ -206,6 +338,15 @@ class ClaimRecorder:
         self.outcome["extra"].setdefault("verdicts", {})[measurement.setting.label] = {"expected": expected, "observed": observed}
         self.check(f"{measurement.setting.label} is {expected}", passed,
                    f"observed {observed}; {measurement.describe('delta')}; {measurement.describe('barrier')}")
+
+    def expect_trend(self, trend: Trend, first: Measurement, last: Measurement) -> None:
+        """Record and assert one comparison of the row (see :class:`Trend`)."""
+        self.check(trend.describe(first.setting.label, last.setting.label), trend.holds(first, last),
+                   f"{first.describe(trend.metric)}; {last.describe(trend.metric)}")
+
+    def expect_bound(self, bound: Bound, measurement: Measurement) -> None:
+        """Record and assert one threshold of the row (see :class:`Bound`)."""
+        self.check(bound.describe(), bound.holds(measurement), measurement.describe(bound.metric))
 
     def note(self, key: str, value) -> None:
         self.outcome["extra"][key] = value
@@ -234,7 +375,9 @@ def outcome_record(row: ClaimRow, report, outcome: dict, wall_seconds: float) ->
     return {
         "nodeid": report.nodeid,
         "claim": row.claim,
-        "row": row.id,
+        "row": row.label,
+        "test_id": row.id,
+        "headline": list(row.headline),
         "title": row.title,
         "section": row.section,
         "tier": row.tier,
@@ -262,14 +405,31 @@ def paper_spec(model: str, dataset: str, lr: float, batch_size: int, *, shift: s
     )
 
 
+def _paper_g(spec: RunSpec) -> float | None:
+    if spec.data.dataset not in PAPER_SUBSET_SIZE:
+        return None
+    return paper_noise_scale(spec.data.dataset, spec.train.lr, spec.train.batch_size)
+
+
 def paper_setting(label: str, spec: RunSpec, paper: dict | None = None) -> Setting:
-    """A full-tier setting: the paper's own configuration."""
-    g = paper_noise_scale(spec.data.dataset, spec.train.lr, spec.train.batch_size) if spec.data.dataset in PAPER_SUBSET_SIZE else None
-    return Setting(label, spec, paper or {}, paper_config="as in the paper", paper_noise_scale=g)
+    """A full-tier setting: the paper's own configuration, with the paper's barrier and Δ wherever
+    Tables VI-VIII give them (``paper`` adds or overrides entries)."""
+    return Setting(label or describe_spec(spec), spec, {**paper_numbers(spec), **(paper or {})}, paper_config="as in the paper",
+                   paper_noise_scale=_paper_g(spec), paper_spec=spec)
+
+
+def analogue_setting(label: str, spec: RunSpec, stands_for: RunSpec, paper: dict | None = None, note: str = "") -> Setting:
+    """A setting that stands in for the paper's configuration ``stands_for`` (whose barrier and Δ it
+    shows wherever Tables VI-VIII give them)."""
+    config = ", ".join([stands_for.data.dataset, f"lr {format_lr(stands_for.train.lr)}", f"B={stands_for.train.batch_size}"]) + note
+    return Setting(label or describe_spec(spec), spec, {**paper_numbers(stands_for), **(paper or {})}, paper_config=config,
+                   paper_noise_scale=_paper_g(stands_for), paper_spec=stands_for)
 
 
 def smoke_setting(label: str, spec: RunSpec, paper_config: tuple[str, float, int], paper: dict | None = None) -> Setting:
-    """A smoke-tier analogue of the paper configuration ``(dataset, lr, batch size)``."""
+    """A smoke-tier analogue of the paper configuration ``(dataset, lr, batch size)`` (model, shift,
+    noise and normalisation as in ``spec``)."""
     dataset, lr, batch_size = paper_config
-    return Setting(label, spec, paper or {}, paper_config=f"{dataset}, lr {lr:g}, B={batch_size}",
-                   paper_noise_scale=paper_noise_scale(dataset, lr, batch_size))
+    stands_for = spec.replace(**{"data.dataset": dataset, "data.flip": dataset == "cifar10",
+                                 "train.lr": lr, "train.batch_size": batch_size})
+    return analogue_setting(label, spec, stands_for, paper)

@@ -53,13 +53,20 @@ def pytest_configure(config):
         pin_worker_to_gpu()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark each claim test with its tier (``smoke`` or ``full``; full ones also ``gpu`` and ``slow``),
-    so ``-m smoke`` or ``-m full`` selects a tier."""
+    """Mark each claim test with its claim id (``-m C4``) and its tier (``smoke`` or ``full``; full
+    ones also ``gpu`` and ``slow``), so ``-m smoke`` or ``-m full`` selects a tier. Runs before
+    ``-k`` / ``-m`` deselection, so both see these marks."""
+    registered = {line.split(":")[0] for line in config.getini("markers")}
     for item in items:
         row = _row(item)
         if row is None:
             continue
+        if row.claim not in registered:
+            config.addinivalue_line("markers", f"{row.claim}: tests of claim {row.claim}")
+            registered.add(row.claim)
+        item.add_marker(row.claim)
         item.add_marker(row.tier)
         if row.tier == "full":
             item.add_marker("gpu")
