@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import PAPER_SEEDS, DataSpec, EvalSpec, RunSpec, TrainSpec
+from .config import AUTO_ENGINE, PAPER_SEEDS, DataSpec, EvalSpec, RunSpec, TrainSpec
 from .data.loading import BUNDLED
 from .metrics import is_stable, noise_scale
 from .paper_tables import paper_numbers
@@ -296,13 +296,13 @@ class ClaimRecorder:
         self.outcome: dict = {"settings": [], "checks": [], "extra": {}}
 
     def specs(self, setting: Setting) -> list[RunSpec]:
-        from .experiment import default_engine
+        from .experiment import resolve_engine
 
         if setting.spec.train.precision != "fp32":
             raise ValueError(f"{setting.label}: claims are checked in fp32, as the paper trains; "
                              f"got precision {setting.spec.train.precision!r}")
-        engine = self.context.engine or default_engine(setting.spec.model, self.context.device)
-        return [setting.spec.replace(seed=s, engine=engine) for s in self.context.seeds]
+        engine = self.context.engine or AUTO_ENGINE
+        return [resolve_engine(setting.spec.replace(seed=s, engine=engine), self.context.device) for s in self.context.seeds]
 
     def measure(self, setting: Setting) -> Measurement:
         from .experiment import run_experiments

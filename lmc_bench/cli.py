@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SHIFTS, DataSpec, RunSpec, TrainSpec
+from .config import AUTO_ENGINE, ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SHIFTS, DataSpec, RunSpec, TrainSpec
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 CLAIMS_DIR = Path(__file__).resolve().parent.parent / "claims"
@@ -108,7 +108,7 @@ def _report(args, note: str = "") -> dict:
 
 
 def run(args) -> int:
-    from .experiment import default_engine, resolve_device, run_experiments
+    from .experiment import resolve_device, run_experiments
 
     if args.precision == "bf16" and resolve_device(args.device).type == "cpu":
         print("lmc-bench: note: bf16 autocast on a CPU is usually slower than fp32 (it pays on GPUs with "
@@ -120,7 +120,7 @@ def run(args) -> int:
                       normalization=args.normalization, flip=args.flip),
         train=TrainSpec(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, noise=args.noise,
                         precision=args.precision),
-        engine=args.engine or default_engine(args.model, args.device),
+        engine=args.engine or AUTO_ENGINE,
     )
     specs = [spec.replace(seed=s) for s in args.seeds]
     records = run_experiments(specs, ResultsStore(args.results_dir), args.device, args.data_root)

@@ -27,6 +27,9 @@ NORMALIZATIONS = ("centered", "unit")
 INITS = ("shared", "independent")
 BN_MODES = ("interpolate", "recompute")
 ENGINES = ("naive", "fast")
+AUTO_ENGINE = "auto"
+"""A spec's default engine: resolved, on the device the run trains on, by
+:func:`lmc_bench.experiment.resolve_engine` before the run is looked up or stored."""
 PRECISIONS = ("fp32", "bf16")
 
 
@@ -100,17 +103,19 @@ class EvalSpec:
 @dataclass(frozen=True)
 class RunSpec:
     """One experiment: two copies of one initialised network trained on two subsets, then
-    interpolated. ``engine`` chooses the trainer ("fast" stacks models; "naive" is the reference)."""
+    interpolated. ``engine`` chooses the trainer ("fast" stacks models; "naive" is the reference;
+    "auto", the default, is the faster of the two on the run's device, the same choice the CLI and
+    the claim tests make)."""
 
     model: str
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     eval: EvalSpec = field(default_factory=EvalSpec)
     seed: int = 1
-    engine: str = "naive"
+    engine: str = AUTO_ENGINE
 
     def __post_init__(self):
-        _check(self.engine, ENGINES, "engine")
+        _check(self.engine, (AUTO_ENGINE, *ENGINES), "engine")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from . import metrics
-from .config import RunSpec, spec_hash
+from .config import AUTO_ENGINE, RunSpec, spec_hash
 from .data.prepare import PreparedData, prepare_data
 from .engine import evaluate_path_fast, train_pairs_fast
 from .progress import progress_bar
@@ -114,9 +114,15 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
 
 
 def default_engine(model: str, device: str | torch.device | None) -> str:
-    """The fast engine where it is faster (benchmarks/RESULTS.md): MLPs anywhere, conv nets on CUDA."""
+    """The fast engine where it is faster (benchmarks/RESULTS.md): MLPs anywhere, conv nets on CUDA.
+    The one place that chooses an engine for a spec that names none ("auto")."""
     on_cuda = resolve_device(device).type == "cuda"
     return "fast" if (on_cuda or model.startswith("mlp")) else "naive"
+
+
+def resolve_engine(spec: RunSpec, device: str | torch.device | None) -> RunSpec:
+    """``spec`` with an "auto" engine replaced by :func:`default_engine` on ``device``."""
+    return spec.replace(engine=default_engine(spec.model, device)) if spec.engine == AUTO_ENGINE else spec
 
 
 def stack_groups(specs: Sequence[RunSpec]) -> list[list[RunSpec]]:
@@ -163,8 +169,10 @@ def run_experiments(
     show_progress: bool = True,
 ) -> list[dict]:
     """Records of ``specs`` in order; missing runs are trained (each once across processes, under
-    its lock), the seeds of one configuration together when the engine is "fast"."""
+    its lock), the seeds of one configuration together when the engine is "fast". An "auto"
+    engine is resolved first (:func:`resolve_engine`), so the records name the engine that ran."""
     device = resolve_device(device)
+    specs = [resolve_engine(spec, device) for spec in specs]
     for group in stack_groups([spec for spec in specs if not store.has(spec)]):
         train_group(group, store, device, data_root, show_progress)
     return [store.load(spec) for spec in specs]

@@ -24,7 +24,7 @@ import torch
 from filelock import FileLock
 from safetensors.torch import load_file, save_file
 
-from .config import RunSpec, canonical_json, spec_hash
+from .config import AUTO_ENGINE, RunSpec, canonical_json, spec_hash
 
 DEFAULT_RESULTS_DIR = ".lmc-results"
 
@@ -54,6 +54,9 @@ class ResultsStore:
         self.claims_dir = self.root / "claims"
 
     def run_dir(self, spec: RunSpec) -> Path:
+        if spec.engine == AUTO_ENGINE:
+            raise ValueError("a stored run names its engine; resolve the spec's \"auto\" engine first "
+                             "(lmc_bench.experiment.resolve_engine(spec, device), or RunSpec.from_dict(record['spec']))")
         return self.runs_dir / spec_hash(spec)
 
     def has(self, spec: RunSpec) -> bool:

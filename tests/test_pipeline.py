@@ -35,7 +35,7 @@ def test_record_holds_curves_path_and_metrics(record):
 
 
 def test_path_endpoints_are_the_trained_models(store, record):
-    tensors = store.load_tensors(SPEC)
+    tensors = store.load_tensors(RunSpec.from_dict(record["spec"]))
     assert tensors["path_log_probs"].shape[:2] == (len(SPEC.eval.lambdas), record["test_size"])
     assert record["path"]["test_acc"][0] == pytest.approx(record["history"]["a"]["test_acc"][-1])
     assert record["path"]["test_acc"][-1] == pytest.approx(record["history"]["b"]["test_acc"][-1])
@@ -44,7 +44,8 @@ def test_path_endpoints_are_the_trained_models(store, record):
 def test_same_seed_gives_bit_identical_weights(tmp_path, store, record):
     again = ResultsStore(tmp_path)
     run_experiments([SPEC], again, "cpu", show_progress=False)
-    first, second = store.load_tensors(SPEC), again.load_tensors(SPEC)
+    stored = RunSpec.from_dict(record["spec"])
+    first, second = store.load_tensors(stored), again.load_tensors(stored)
     assert all(torch.equal(first[k], second[k]) for k in first)
 
 
