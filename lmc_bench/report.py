@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from . import plots
+from .progress import announce
 from .store import ResultsStore
 
 STATUS_MARK = {"passed": "✅ reproduced", "failed": "❌ not reproduced", "not reproduced": "❌ not reproduced (known finding)",
@@ -157,8 +158,14 @@ def build_report(store: ResultsStore, out_dir: str | Path, title_note: str = "")
     """Write report.md, report.html and claims.json from ``store``; returns their paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    outcomes = sorted(store.claim_outcomes(), key=lambda o: (o["claim"], o["tier"], o["nodeid"]))
-    records = list(store.records())
+    outcomes, outcome_problems = store.read_claim_outcomes()
+    outcomes = sorted(outcomes, key=lambda o: (o["claim"], o["tier"], o["nodeid"]))
+    records, problems = store.read_records()
+    problems = problems + outcome_problems
+    for problem in problems:
+        announce(f"warning: {problem}")
+    if problems:
+        title_note += " Store problems (left out of this report): " + " ".join(problems)
     records_by_hash = {r["hash"]: r for r in records}
 
     sections = []  # (heading, markdown text, html text, figures)

@@ -91,7 +91,7 @@ def test_damaged_record_names_path_and_fix(tmp_path):
     store = ResultsStore(tmp_path)
     store.save(SPEC, {}, {"w": torch.ones(1)})
     (store.run_dir(SPEC) / "record.json").write_text("{not json")
-    with pytest.raises(StoreError, match="record.json.*delete"):
+    with pytest.raises(StoreError, match="record.json.*sets it aside and retrains it"):
         store.load(SPEC)
 
 
