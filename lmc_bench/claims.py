@@ -8,6 +8,7 @@ paper vs measured numbers; the pytest plugin stores them with the test's status 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 import operator
@@ -211,20 +212,25 @@ class ClaimContext:
         return PAPER_SEEDS
 
     @property
+    def cuda_available(self) -> bool:
+        import torch
+
+        return torch.cuda.is_available()
+
+    @property
     def device(self) -> str:
-        return "cuda" if self.gpu else "cpu"
+        """CUDA with --gpu on a machine that has it; otherwise the CPU (smoke rows run either way)."""
+        return "cuda" if self.gpu and self.cuda_available else "cpu"
 
     def missing_requirements(self, row: ClaimRow) -> str:
-        """Why ``row`` cannot run in this session ("" when it can)."""
+        """Why ``row`` cannot run in this session ("" when it can). Smoke rows need neither a GPU
+        nor a data root, whatever the device flags say."""
         if row.tier == "full" and self.tier != "full":
             return "full-tier claim: run with --tier full --gpu --data-root DIR"
         if row.tier == "full" and not self.gpu:
             return "full-tier claim needs a CUDA GPU: pass --gpu on a machine with one"
-        if self.gpu:
-            import torch
-
-            if not torch.cuda.is_available():
-                return "--gpu given but torch sees no CUDA device"
+        if row.tier == "full" and not self.cuda_available:
+            return "full-tier claim needs a CUDA GPU, but torch sees no CUDA device (--gpu given)"
         for dataset in sorted(row.datasets() - set(BUNDLED)):
             problem = dataset_problem(dataset, self.data_root)
             if problem:
@@ -348,6 +354,7 @@ def outcome_record(row: ClaimRow, report, outcome: dict, wall_seconds: float) ->
         "status": status,
         "reason": reason,
         "wall_seconds": wall_seconds if math.isfinite(wall_seconds) else None,
+        "recorded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "settings": [],
         "checks": [],
         "extra": {},

@@ -1,8 +1,13 @@
-"""``lmc-bench``: verify the paper's claims, train one configuration, or rebuild the report.
+"""``lmc-bench``: verify the paper's claims, list them, train one configuration, or rebuild the report.
 
-    lmc-bench verify [--tier smoke|full] [--gpu] [--data-root DIR] [--results-dir DIR] [--report-dir DIR] [-n N]
-    lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] [--precision bf16] ...
+    lmc-bench verify [--tier smoke|full] [--claim C4] [-k EXPR] [--gpu] [--data-root DIR] [-n N] ...
+    lmc-bench list [--tier smoke|full] [--claim C4] [-k EXPR]
+    lmc-bench run --model mlp_l1 [--dataset mnist_bundled] [--lr 1e-3] [--batch-size 32] [--seeds 1 20] ...
     lmc-bench report [--results-dir DIR] [--report-dir DIR]
+
+Every subcommand is one ``add_<name>_command`` function that declares its arguments and its
+handler; :data:`COMMANDS` lists them. Arguments are checked before any work: a bad value ends with
+one ``lmc-bench: error: ...`` line and exit status 2.
 """
 
 from __future__ import annotations
@@ -13,36 +18,86 @@ import sys
 import time
 from pathlib import Path
 
+from . import __version__
 from .config import AUTO_ENGINE, ENGINES, NOISES, NORMALIZATIONS, PAPER_SEEDS, PRECISIONS, SHIFTS, DataSpec, RunSpec, TrainSpec
-from .store import DEFAULT_RESULTS_DIR, ResultsStore
+from .store import DEFAULT_RESULTS_DIR, ResultsStore, StoreError, folder_problem
 
-CLAIMS_DIR = Path(__file__).resolve().parent.parent / "claims"
 FULL_TIER_DATASETS = ("mnist", "fashion_mnist", "cifar10")
 """Datasets the full-tier claims train on (each checked before a full-tier run)."""
+USAGE_ERROR = 2
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+class UsageError(Exception):
+    """A problem with what the user asked for; the message names it and the fix."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the one-line error of every other lmc-bench error."""
+
+    def error(self, message):
+        self.exit(USAGE_ERROR, f"lmc-bench: error: {message} (see {self.prog} --help)\n")
+
+
+def _results_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--results-dir", default=DEFAULT_RESULTS_DIR, help="results store (default: %(default)s)")
+
+
+def _report_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report-dir", default="reports", help="where the report is written (default: %(default)s)")
 
 
-def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lmc-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tier", choices=("smoke", "full"), default="smoke", help="default: %(default)s (CPU, bundled data)")
+    parser.add_argument("--claim", action="append", default=[], metavar="ID",
+                        help="only this claim's tests (C1 ... C9, C2b, B4; repeatable)")
+    parser.add_argument("-k", dest="keyword", metavar="EXPR", default=None,
+                        help="only claim tests whose id matches this pytest -k expression, e.g. 'C3 and resnet10'")
 
+
+def selection_args(args, tier: str | None = None) -> list[str]:
+    """pytest arguments selecting the claim tests ``args`` asks for (and only ``tier``'s, if given)."""
+    if args.claim:
+        from .claim_catalog import collect_claim_tests
+
+        known = sorted({test.row.claim for test in collect_claim_tests()})
+        unknown = [claim for claim in args.claim if claim not in known]
+        if unknown:
+            raise UsageError(f"no claim {', '.join(unknown)}; the claims are {', '.join(known)} (lmc-bench list shows their tests)")
+    markers = ([f"({' or '.join(args.claim)})"] if args.claim else []) + ([tier] if tier else [])
+    return (["-m", " and ".join(markers)] if markers else []) + (["-k", args.keyword] if args.keyword else [])
+
+
+def add_verify_command(sub) -> None:
     verify = sub.add_parser("verify", help="run the claim tests and write the report")
-    verify.add_argument("--tier", choices=("smoke", "full"), default="smoke", help="default: %(default)s (CPU, bundled data)")
-    verify.add_argument("--gpu", action="store_true", help="train on CUDA (full tier)")
+    _selection(verify)
+    verify.add_argument("--gpu", action="store_true", help="train on CUDA (full tier; smoke rows run either way)")
     verify.add_argument("--data-root", default=None, help="folder with MNIST / FashionMNIST / CIFAR-10 (full tier)")
     verify.add_argument("--engine", choices=ENGINES, default=None, help="training engine (default: fast where its gates hold)")
     verify.add_argument("-n", "--workers", default=None, help="pytest-xdist workers (e.g. 4 or auto)")
-    _common(verify)
+    _results_dir(verify)
+    _report_dir(verify)
+    verify.set_defaults(handler=verify_claims)
 
-    run = sub.add_parser("run", help="train and measure one configuration over seeds")
-    run.add_argument("--model", required=True)
-    run.add_argument("--dataset", default="mnist_bundled")
+
+def add_list_command(sub) -> None:
+    listing = sub.add_parser("list", help="list the claim tests: tier, what each needs, whether its runs are stored")
+    _selection(listing)
+    listing.add_argument("--all-tiers", action="store_true", help="list both tiers")
+    _results_dir(listing)
+    listing.set_defaults(handler=list_claims)
+
+
+def add_run_command(sub) -> None:
+    from .data import DATASETS
+    from .models import MODEL_NAMES
+
+    run = sub.add_parser("run", help="train and measure one configuration over seeds",
+                         description="Train and measure one configuration over seeds (printed per seed; stored in the results store).")
+    run.add_argument("--model", required=True, choices=MODEL_NAMES, metavar="MODEL", help=f"one of: {', '.join(MODEL_NAMES)}")
+    run.add_argument("--dataset", default="mnist_bundled", choices=DATASETS, metavar="DATASET",
+                     help=f"one of: {', '.join(DATASETS)} (default: %(default)s)")
     run.add_argument("--shift", choices=SHIFTS, default="covariate")
-    run.add_argument("--imbalance-x", type=int, default=20)
+    run.add_argument("--imbalance-x", type=int, default=20, help="x of the x/(100-x) label-imbalance split")
     run.add_argument("--normalization", choices=NORMALIZATIONS, default="centered")
     run.add_argument("--flip", action="store_true", help="random horizontal flip (CIFAR-10)")
     run.add_argument("--lr", type=float, default=1e-3)
@@ -56,29 +111,61 @@ def make_parser() -> argparse.ArgumentParser:
                           "only, for GPUs with bfloat16 tensor cores)")
     run.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: cuda when available)")
     run.add_argument("--data-root", default=None)
-    _common(run)
+    _results_dir(run)
+    run.set_defaults(handler=run_configuration)
 
+
+def add_report_command(sub) -> None:
     report = sub.add_parser("report", help="rebuild the report from the results store, without training")
-    _common(report)
+    _results_dir(report)
+    _report_dir(report)
+    report.set_defaults(handler=rebuild_report)
+
+
+COMMANDS = (add_verify_command, add_list_command, add_run_command, add_report_command)
+"""One function per subcommand; a new subcommand is one more ``add_<name>_command`` here."""
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="lmc-bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"lmc-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in COMMANDS:
+        add(sub)
     return parser
 
 
-def verify(args) -> int:
-    import torch
+def check_writable_folder(path: str | Path, what: str, option: str) -> None:
+    """UsageError naming ``path`` and the fix unless files can be written into it (nothing is created)."""
+    problem = folder_problem(Path(path))
+    if problem:
+        raise UsageError(f"{what} {path} {problem}; fix that or pass another folder with {option}")
 
+
+def existing_store(path: str) -> ResultsStore:
+    """The results store at ``path``, which must exist (reading never creates one)."""
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        state = "is a file, not a folder" if root.exists() else "does not exist"
+        raise UsageError(f"results store {root} {state}; run lmc-bench verify (or lmc-bench run) first, or pass the "
+                         f"store's folder with --results-dir")
+    return ResultsStore(root)
+
+
+def verify_claims(args) -> int:
+    from .claim_catalog import CLAIMS_DIR
     from .claims import dataset_problem
 
+    selection = selection_args(args)
+    store = ResultsStore(args.results_dir)
+    store.ensure_writable()
+    check_writable_folder(args.report_dir, "report folder", "--report-dir")
+    if not CLAIMS_DIR.is_dir():
+        raise UsageError(f"claim tests not found at {CLAIMS_DIR}; install from a checkout with pip install -e .")
     if args.tier == "full":
-        if not args.gpu:
-            print("lmc-bench: --tier full without --gpu: the full-tier claims are skipped (they need a CUDA GPU).", file=sys.stderr)
-        elif not torch.cuda.is_available():
-            print("lmc-bench: --gpu given but torch sees no CUDA device: the full-tier claims are skipped.", file=sys.stderr)
-        for dataset in FULL_TIER_DATASETS:
-            problem = dataset_problem(dataset, args.data_root)
-            if problem:
-                print(f"lmc-bench: claims on {dataset} are skipped: {problem}", file=sys.stderr)
-    command = [sys.executable, "-m", "pytest", str(CLAIMS_DIR), "-v", "-p", "no:cacheprovider",
-               "--rootdir", str(CLAIMS_DIR.parent), "--tier", args.tier, "--results-dir", args.results_dir]
+        _warn_full_tier_gaps(args, dataset_problem)
+    command = [sys.executable, "-m", "pytest", str(CLAIMS_DIR), "-q", "-r", "fEX", "-p", "no:cacheprovider", "-p", "no:benchmark",
+               "--rootdir", str(CLAIMS_DIR.parent), "--tier", args.tier, "--results-dir", args.results_dir, *selection]
     if args.gpu:
         command.append("--gpu")
     if args.data_root:
@@ -89,31 +176,49 @@ def verify(args) -> int:
         command += ["-n", str(args.workers)]
     if sys.stdout.isatty() and not args.workers:
         command.append("--capture=no")
-    if not CLAIMS_DIR.is_dir():
-        raise FileNotFoundError(f"claim tests not found at {CLAIMS_DIR}; install from a checkout with pip install -e .")
-    ResultsStore(args.results_dir).clear_claims()
     start = time.perf_counter()
     code = subprocess.call(command)
     if code == 5:
-        print("lmc-bench: pytest collected no claim tests; is the claims/ folder present?", file=sys.stderr)
-    paths = _report(args, f"Tier: {args.tier}; claim tests took {time.perf_counter() - start:.0f} s.")
+        raise UsageError("no claim test matches the selection" + (f" ({' '.join(selection)})" if selection else "")
+                         + "; lmc-bench list shows the claims and their test ids")
+    if code in (3, 4):
+        print(f"lmc-bench: error: pytest stopped with exit status {code} (internal or usage error, above); no report written",
+              file=sys.stderr)
+        return code
+    paths = _build_report(store, args.report_dir, f"Tier: {args.tier}; claim tests took {time.perf_counter() - start:.0f} s.")
     print(f"lmc-bench: report written to {paths['html']} (and {paths['md'].name}, {paths['json'].name})")
     return code
 
 
-def _report(args, note: str = "") -> dict:
-    from .report import build_report
+def _warn_full_tier_gaps(args, dataset_problem) -> None:
+    import torch
 
-    return build_report(ResultsStore(args.results_dir), args.report_dir, note)
+    if not args.gpu:
+        print("lmc-bench: --tier full without --gpu: the full-tier claims are skipped (they need a CUDA GPU).", file=sys.stderr)
+    elif not torch.cuda.is_available():
+        print("lmc-bench: --gpu given but torch sees no CUDA device: the full-tier claims are skipped "
+              "(the smoke claims run on the CPU).", file=sys.stderr)
+    for dataset in FULL_TIER_DATASETS:
+        problem = dataset_problem(dataset, args.data_root)
+        if problem:
+            print(f"lmc-bench: claims on {dataset} are skipped: {problem}", file=sys.stderr)
 
 
-def run(args) -> int:
+def list_claims(args) -> int:
+    from .claim_catalog import collect_claim_tests, describe_claim_tests
+
+    tests = collect_claim_tests(selection_args(args, None if args.all_tiers else args.tier))
+    if not tests:
+        raise UsageError("no claim test matches the selection; run lmc-bench list --all-tiers to see them all")
+    print(describe_claim_tests(tests, ResultsStore(args.results_dir)))
+    return 0
+
+
+def run_configuration(args) -> int:
     from .experiment import resolve_device, run_experiments
+    from .models import model_info
 
-    if args.precision == "bf16" and resolve_device(args.device).type == "cpu":
-        print("lmc-bench: note: bf16 autocast on a CPU is usually slower than fp32 (it pays on GPUs with "
-              "bfloat16 tensor cores); see benchmarks/RESULTS.md.", file=sys.stderr)
-
+    model_info(args.model, args.dataset)
     spec = RunSpec(
         model=args.model,
         data=DataSpec(dataset=args.dataset, shift=args.shift, imbalance_x=args.imbalance_x,
@@ -123,27 +228,46 @@ def run(args) -> int:
         engine=args.engine or AUTO_ENGINE,
     )
     specs = [spec.replace(seed=s) for s in args.seeds]
-    records = run_experiments(specs, ResultsStore(args.results_dir), args.device, args.data_root)
+    device = resolve_device(args.device)
+    if args.precision == "bf16" and device.type == "cpu":
+        print("lmc-bench: note: bf16 autocast on a CPU is usually slower than fp32 (it pays on GPUs with "
+              "bfloat16 tensor cores); see benchmarks/RESULTS.md.", file=sys.stderr)
+    records = run_experiments(specs, ResultsStore(args.results_dir), device, args.data_root)
     print(f"{'seed':>6} {'barrier':>8} {'Δ (pp)':>8} {'λ*':>5} {'angle':>6} {'g':>7}")
     for r in records:
         m = r["metrics"]
+        if r.get("diverged"):
+            d = r["divergence"]
+            print(f"{r['spec']['seed']:>6} diverged: copy {d['copy']}, epoch {d['epoch']}, training loss {d['train_loss']:.3g}")
+            continue
         print(f"{r['spec']['seed']:>6} {m['barrier']:>8.3f} {m['delta']:>8.2f} {m['lambda_star']:>5.1f} {m['angle']:>6.1f} {m['noise_scale']:>7.3g}")
     return 0
+
+
+def rebuild_report(args) -> int:
+    store = existing_store(args.results_dir)
+    check_writable_folder(args.report_dir, "report folder", "--report-dir")
+    paths = _build_report(store, args.report_dir)
+    print(f"lmc-bench: report written to {paths['html']}")
+    return 0
+
+
+def _build_report(store: ResultsStore, report_dir: str, note: str = "") -> dict:
+    from .report import build_report
+
+    return build_report(store, report_dir, note)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
-        if args.command == "verify":
-            return verify(args)
-        if args.command == "run":
-            return run(args)
-        paths = _report(args)
-        print(f"lmc-bench: report written to {paths['html']}")
-        return 0
-    except (ValueError, FileNotFoundError) as err:
-        print(f"lmc-bench: error: {err}", file=sys.stderr)
-        return 2
+        return args.handler(args)
+    except (UsageError, StoreError, ValueError, FileNotFoundError) as err:
+        print(f"lmc-bench: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("lmc-bench: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 
 SCHEMA_VERSION = 1
@@ -17,6 +18,9 @@ SCHEMA_VERSION = 1
 
 PAPER_SEEDS = (1, 20, 100, 500, 1500)
 """Initialisation seeds of the paper (Appendix C)."""
+
+SEED_LIMIT = 2**32
+"""Seeds are integers in [0, 2^32), the range every random-number generator involved accepts."""
 
 DEFAULT_LAMBDAS = tuple(round(i / 10, 1) for i in range(11))
 """Default interpolation grid: 0, 0.1, ..., 1 (the paper does not state one; CLAIMS.md)."""
@@ -80,8 +84,9 @@ class TrainSpec:
         _check(self.noise, NOISES, "SGD noise")
         _check(self.init, INITS, "init")
         _check(self.precision, PRECISIONS, "precision")
-        if self.batch_size < 1 or self.epochs < 1 or not self.lr > 0:
-            raise ValueError(f"batch_size, epochs and lr must be positive, got {self}")
+        if self.batch_size < 1 or self.epochs < 1 or not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"batch size, epochs and learning rate must be positive and finite; got batch size "
+                             f"{self.batch_size}, {self.epochs} epochs, lr {self.lr}")
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,8 @@ class RunSpec:
 
     def __post_init__(self):
         _check(self.engine, (AUTO_ENGINE, *ENGINES), "engine")
+        if not (isinstance(self.seed, int) and 0 <= self.seed < SEED_LIMIT):
+            raise ValueError(f"seed must be an integer in [0, 2^32), got {self.seed}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

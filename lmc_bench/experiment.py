@@ -135,15 +135,36 @@ def finish_record(spec, data, initial, params_a, params_b, histories, device) ->
 
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to train on (None: CUDA when available, else the CPU); ValueError naming the fix
+    for a device string torch does not know or a device this machine does not have."""
     if device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        resolved = torch.device(device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {device!r} requested but torch sees no CUDA device (no GPU or no driver); use --device cpu")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif resolved.type != "cpu":
+        raise ValueError(f"device {device!r} is not supported; use cpu, cuda or cuda:N")
+    return resolved
+
+
+def check_batch_size(spec: RunSpec, data: PreparedData) -> None:
+    """A batch may not be larger than a training subset (the noise scale g = ε(N/B − 1) would be negative)."""
+    n = min(len(data.subset_a), len(data.subset_b))
+    if spec.train.batch_size > n:
+        raise ValueError(f"batch size {spec.train.batch_size} exceeds the {n:,} images of a training subset of "
+                         f"{spec.data.dataset}; choose a batch size of at most {n:,}")
 
 
 def default_engine(model: str, device: str | torch.device | None) -> str:
     """The fast engine where it is faster (benchmarks/RESULTS.md): MLPs anywhere, conv nets on CUDA.
     The one place that chooses an engine for a spec that names none ("auto")."""
-    on_cuda = resolve_device(device).type == "cuda"
+    on_cuda = (torch.device(device).type if device is not None else resolve_device().type) == "cuda"
     return "fast" if (on_cuda or model.startswith("mlp")) else "naive"
 
 
@@ -218,8 +239,8 @@ def run_experiments(
     device = resolve_device(device)
     specs = [resolve_engine(spec, device) for spec in specs]
     groups = stack_groups([spec for spec in dict.fromkeys(specs) if not store.usable(spec, announce)])
-    for data_spec in dict.fromkeys(group[0].data for group in groups):
-        prepare_data(data_spec, data_root)  # raises for missing or corrupt data (and caches what it read)
+    for group in groups:
+        check_batch_size(group[0], prepare_data(group[0].data, data_root))  # also raises for missing or corrupt data
     if groups:
         store.ensure_writable()
     for group in groups:

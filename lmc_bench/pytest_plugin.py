@@ -9,12 +9,14 @@ store, where ``lmc-bench report`` finds them.
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
 
 from .claims import ClaimContext, ClaimRow, outcome_key, outcome_record
 from .config import ENGINES
+from .progress import announcements_to
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 TIERS = ("smoke", "full")
@@ -104,7 +106,24 @@ def claim(request, claim_context):
         pytest.skip(skip_reason)
     recorder = claim_context.recorder(row)
     request.node.stash[_OUTCOME] = recorder.outcome
-    return recorder
+    with announcements_to(_terminal_lines(request.config)):
+        yield recorder
+
+
+def _terminal_lines(config):
+    """Write a line to the terminal past pytest's output capture (a finished run, a warning), so
+    that progress shows in a pipe or a CI log too."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    terminal = config.pluginmanager.getplugin("terminalreporter")
+
+    def write(line: str) -> None:
+        if terminal is None or capture is None:
+            print(line, file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            terminal.write_line(line)
+
+    return write
 
 
 def pytest_runtest_setup(item):
@@ -121,5 +140,15 @@ def pytest_runtest_makereport(item, call):
     if final:
         outcome = item.stash.get(_OUTCOME, {})
         record = outcome_record(row, report, outcome, time.perf_counter() - item.stash.get(_STARTED, time.perf_counter()))
-        ResultsStore(item.config.getoption("--results-dir")).save_claim(outcome_key(item.nodeid), record)
+        save_outcome(ResultsStore(item.config.getoption("--results-dir")), outcome_key(item.nodeid), record)
     return report
+
+
+def save_outcome(store: ResultsStore, key: str, record: dict) -> None:
+    """Store a claim test's outcome. A skip never replaces an earlier verdict of the same test
+    (a session without a GPU or data keeps what a session with them found)."""
+    if record["status"] == "skipped":
+        earlier = store.claim_outcome(key)
+        if earlier is not None and earlier.get("status") != "skipped":
+            return
+    store.save_claim(key, record)

@@ -68,6 +68,20 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
         raise
 
 
+def folder_problem(path: Path) -> str:
+    """Why files cannot be written into folder ``path`` (created when missing); "" when they can.
+    Nothing is created to find out."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        return "is a file, not a folder"
+    existing = next(p for p in (path, *path.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        return f"lies under {existing}, which is a file"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return "is not writable" if existing == path else f"cannot be created: {existing} is not writable"
+    return ""
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -154,23 +168,18 @@ class ResultsStore:
             raise StoreError(f"unreadable tensors {path} ({err}); lmc-bench run or verify sets the run aside and retrains it") from None
 
     def ensure_writable(self) -> None:
-        """Raise StoreError naming the store and the fix unless runs can be written into it."""
+        """Raise StoreError naming the store and the fix unless runs can be written into it
+        (nothing is created to find out)."""
         for path in (self.root, self.runs_dir):
-            if path.exists() and not path.is_dir():
-                raise StoreError(f"results store {path} is a file, not a folder; remove it or choose another "
-                                 f"results folder (--results-dir DIR)")
-        try:
-            self.runs_dir.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=self.runs_dir):
-                pass
-        except OSError as err:
-            raise StoreError(f"results store {self.root} is not writable ({err.strerror or err}); make it writable "
-                             f"or choose another results folder (--results-dir DIR)") from None
+            problem = folder_problem(path)
+            if problem:
+                raise StoreError(f"results store {path} {problem}; fix that or choose another results folder (--results-dir DIR)")
 
     def save(self, spec: RunSpec, record: dict, tensors: dict[str, torch.Tensor]) -> None:
         """Write the run's folder atomically: all of it appears at once, or none of it."""
         final = self.run_dir(spec)
         self.ensure_writable()
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.", suffix=".tmp"))
         try:
             honour_umask(tmp)
@@ -189,6 +198,7 @@ class ResultsStore:
     def lock(self, spec: RunSpec) -> RunLock:
         """The run's training lock (its file exists only while it is held)."""
         self.ensure_writable()
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
         return RunLock(self.runs_dir / f"{spec_hash(spec)}.lock")
 
     def read_records(self) -> tuple[list[dict], list[str]]:
@@ -212,6 +222,13 @@ class ResultsStore:
 
     def save_claim(self, key: str, outcome: dict) -> None:
         _write_json_atomic(self.claims_dir / f"{key}.json", outcome)
+
+    def claim_outcome(self, key: str) -> dict | None:
+        """The stored outcome of one claim test (None when there is none or it cannot be read)."""
+        try:
+            return json.loads((self.claims_dir / f"{key}.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
 
     def read_claim_outcomes(self) -> tuple[list[dict], list[str]]:
         """Every stored claim outcome, and a message naming each unreadable one."""

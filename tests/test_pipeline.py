@@ -75,8 +75,9 @@ def test_cli_report_and_usage_errors(store, record, tmp_path, capsys):
 
 
 def test_cli_run_reports_unknown_model(tmp_path, capsys):
-    assert cli.main(["run", "--model", "mlp_l9", "--results-dir", str(tmp_path), "--seeds", "1"]) == 2
-    assert "mlp_l9" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["run", "--model", "mlp_l9", "--results-dir", str(tmp_path), "--seeds", "1"])
+    assert exit_info.value.code == 2 and "mlp_l9" in capsys.readouterr().err
 
 
 def test_polar_angles_run_from_zero_to_the_pair_angle(record):

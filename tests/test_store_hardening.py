@@ -129,7 +129,7 @@ def test_nothing_is_written_before_the_data_check(tmp_path):
 def test_a_results_dir_that_is_a_file_is_named(tmp_path):
     path = tmp_path / "results"
     path.write_text("")
-    with pytest.raises(StoreError, match=f"{path} is a file.*--results-dir"):
+    with pytest.raises(StoreError, match=f"{path} is a file, not a folder.*--results-dir"):
         run_experiments([SPEC], ResultsStore(path), "cpu", show_progress=False)
 
 
@@ -138,8 +138,8 @@ def test_a_read_only_store_is_named_before_training(tmp_path, monkeypatch):
 
     trained = []
     monkeypatch.setattr(experiment, "train_pairs", lambda *a, **k: trained.append(1))
-    monkeypatch.setattr("lmc_bench.store.tempfile.TemporaryFile", lambda **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
-    with pytest.raises(StoreError, match="not writable.*Permission denied.*--results-dir"):
+    monkeypatch.setattr("lmc_bench.store.os.access", lambda path, mode: False)
+    with pytest.raises(StoreError, match=f"{tmp_path}.* is not writable.*--results-dir"):
         run_experiments([SPEC], ResultsStore(tmp_path), "cpu", show_progress=False)
     assert not trained
 
