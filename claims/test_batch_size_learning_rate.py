@@ -60,14 +60,14 @@ def _smoke_l3(lr: float, batch: int, paper_lr: float, paper_batch: int):
 C3_SMOKE_LR = ClaimRow(
     "C3", C3_TITLE, "IV-D", "smoke", (_smoke_l3(1.5e-2, 32, 1e-3, 32), _smoke_l3(1e-3, 32, 1e-4, 32)),
     "barrier falls as lr falls at B=32, on every seed", trends=(Trend("barrier", "lower", every_seed=True),),
-    analogue="N = 2,000 per subset; lr 1.5e-2 stands for the paper's lr 1e-3 (matched g), lr 1e-3 for its lr 1e-4 "
-             "(two thirds of its g)")
+    analogue="N = 2,000 per subset instead of 29,997; at B=32, lr 1.5e-2 stands for the paper's lr 1e-3 and lr 1e-3 "
+             "for its lr 1e-4")
 C3_SMOKE_BATCH = ClaimRow(
     "C3", C3_TITLE, "IV-D", "smoke", (_smoke_l3(1.5e-2, 32, 1e-3, 32), _smoke_l3(1.5e-2, 256, 1e-3, 1024)),
     "at fixed lr 1.5e-2 the larger batch recovers LMC: mean barrier falls from B=32 to B=256 and B=256 is stable on every seed",
     trends=(Trend("barrier", "lower"),), verdict="stable",
-    analogue="N = 2,000 per subset; B=256 (8 steps per epoch) stands for the paper's B=1024 at 3.6 times its g "
-             "(matching it would take B ≈ 690, three steps per epoch)")
+    analogue="N = 2,000 per subset instead of 29,997; at lr 1.5e-2, B=256 (8 steps per epoch) stands for the "
+             "paper's B=1024 (the paper's g would take B ≈ 690, three steps per epoch)")
 SMOKE_BATCH_FINDING = (
     "not reproduced at smoke scale: at lr 1.5e-2, B=256 stays unstable on every seed (Δ -41 to -64 pp) and the "
     "mean barrier does not fall (about 1.4 at both batch sizes)"

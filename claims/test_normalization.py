@@ -16,8 +16,8 @@ ROWS = [
     for normalization, delta in (("centered", r.delta_centered), ("unit", r.delta_unit))
 ]
 
-SMOKE_ANALOGUE = ("bundled MNIST instead of CIFAR-10, N = 2,000 per subset; B=64 at lr 1e-3 stands for the paper's "
-                  "B=1024 (g 1.3 times the paper's)")
+SMOKE_ANALOGUE = ("bundled MNIST instead of CIFAR-10, N = 2,000 per subset instead of 25,000; at lr 1e-3, B=64 stands "
+                  "for the paper's B=1024")
 PAPER_ROW = {(r.model, r.batch_size): r for r in TABLE_VIII}
 
 

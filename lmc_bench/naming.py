@@ -32,7 +32,7 @@ def _variations(spec: RunSpec) -> list[tuple[str, str]]:
     if spec.train.noise == "different":
         out.append(("diff-noise", "different noise"))
     if spec.train.epochs != TrainSpec.epochs:
-        out.append((f"{spec.train.epochs}ep", f"{spec.train.epochs} epochs"))
+        out.append((f"{spec.train.epochs}ep", f"{spec.train.epochs} epoch" + ("s" if spec.train.epochs != 1 else "")))
     if spec.train.precision != TrainSpec.precision:
         out.append((spec.train.precision, spec.train.precision))
     if spec.eval.bn_mode != EvalSpec.bn_mode:
