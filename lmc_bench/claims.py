@@ -194,7 +194,9 @@ class Measurement:
         }
 
     def describe(self, metric: str) -> str:
-        return f"{self.setting.label}: {metric} {self.mean(metric):.3g} ± {self.std(metric):.2g} (per seed {np.round(self.values(metric), 3).tolist()})"
+        diverged = [f"seed {r['spec']['seed']} at epoch {r['divergence']['epoch']}" for r in self.records if r.get("diverged")]
+        return (f"{self.setting.label}: {metric} {self.mean(metric):.3g} ± {self.std(metric):.2g} "
+                f"(per seed {np.round(self.values(metric), 3).tolist()})" + (f"; diverged: {', '.join(diverged)}" if diverged else ""))
 
 
 @dataclass

@@ -163,3 +163,8 @@ def test_progress_shows_a_line_per_run_without_a_tty_and_no_skip_lines(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("lmc-bench: stored mlp_l1, digits_bundled") == 5
     assert "SKIPPED" not in result.stdout
+
+
+def test_run_shows_a_diverged_run_as_such(tmp_path, capsys):
+    code, out = run_cli([*RUN, "--lr", "1e30", "--device", "cpu", "--results-dir", str(tmp_path)], capsys)
+    assert code == 0 and "diverged: copy A, epoch 1, training loss nan" in out.out

@@ -15,7 +15,8 @@ from lmc_bench.data.roots import DatasetNotFoundError
 from lmc_bench.experiment import run_experiments
 from lmc_bench.locking import RunLock
 from lmc_bench.progress import announcements_to
-from lmc_bench.report import build_report
+from lmc_bench.claims import Measurement, Setting
+from lmc_bench.report import TABLE_I_HEADER, build_report, recommendations_table
 from lmc_bench.store import ResultsStore, StoreError
 
 SPEC = RunSpec(model="mlp_l1", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(epochs=1), engine="fast")
@@ -161,3 +162,7 @@ def test_diverged_runs_are_stored_with_flag_and_epoch(tmp_path, lr, loss_finite)
     assert record["diverged"] and record["divergence"]["epoch"] == 1 and record["divergence"]["copy"] == "A"
     assert (record["divergence"]["train_loss"] == record["divergence"]["train_loss"]) == loss_finite
     assert any("DIVERGED" in line and "epoch 1" in line for line in lines)
+    [row] = recommendations_table([record])
+    assert row[TABLE_I_HEADER.index("diverged")] == "1" and row[TABLE_I_HEADER.index("stable seeds")] == "0/1"
+    measurement = Measurement(Setting("s", spec), [record])
+    assert "diverged: seed 1 at epoch 1" in measurement.describe("delta")
