@@ -1,7 +1,7 @@
 """Run descriptions: frozen dataclasses whose canonical JSON names a run in the results store.
 
 A :class:`RunSpec` is everything that determines what one experiment computes (protocol of
-CLAIMS.md: split, init, pair training, interpolation). Its :func:`spec_hash` is the key under which
+docs/protocol.md: split, init, pair training, interpolation). Its :func:`spec_hash` is the key under which
 the store keeps the result, so the same run is never trained twice.
 """
 
@@ -23,7 +23,7 @@ SEED_LIMIT = 2**32
 """Seeds are integers in [0, 2^32), the range every random-number generator involved accepts."""
 
 DEFAULT_LAMBDAS = tuple(round(i / 10, 1) for i in range(11))
-"""Default interpolation grid: 0, 0.1, ..., 1 (the paper does not state one; CLAIMS.md)."""
+"""Default interpolation grid: 0, 0.1, ..., 1 (the paper does not state one; docs/protocol.md)."""
 
 SHIFTS = ("covariate", "label_imbalance", "none")
 NOISES = ("same", "different")
@@ -91,7 +91,7 @@ class TrainSpec:
 
 @dataclass(frozen=True)
 class EvalSpec:
-    """Interpolation grid and BatchNorm handling along the path (CLAIMS.md defaults)."""
+    """Interpolation grid and BatchNorm handling along the path (defaults of docs/protocol.md)."""
 
     lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
     bn_mode: str = "interpolate"

@@ -1,4 +1,4 @@
-"""One experiment of the protocol (CLAIMS.md): train a pair, interpolate, measure, store.
+"""One experiment of the protocol (docs/protocol.md): train a pair, interpolate, measure, store.
 
 ``run_experiments`` is the single entry the CLI, the claim tests and the report use: it returns
 each spec's record from the store, training only what is missing (once across processes).

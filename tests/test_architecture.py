@@ -74,3 +74,21 @@ def test_the_project_speaks_of_itself_only():
     offenders = [f"{p.relative_to(ROOT)}:{n}" for p in project_text_files()
                  for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1) if pattern.search(line)]
     assert not offenders, offenders
+
+
+def test_code_and_docs_cite_only_what_the_repository_holds():
+    """The specification lives in docs/; nothing points to a claims file outside the repository."""
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in project_text_files()
+                 for n, line in enumerate(p.read_text(errors="replace").splitlines(), 1)
+                 if "CLAIMS.md" in line and p.name != "test_architecture.py"]
+    assert not offenders, offenders
+    for doc in ("protocol.md", "metrics.md", "claims.md"):
+        assert (ROOT / "docs" / doc).is_file()
+
+
+def test_readme_layout_names_every_module():
+    readme = (ROOT / "README.md").read_text()
+    layout = readme[readme.index("## Layout"):]
+    names = {p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__"} | {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file()}
+    missing = sorted(n for n in names if not re.search(rf"\b{n}\b", layout))
+    assert not missing, missing
