@@ -26,9 +26,9 @@ def set_title(ax, title: str) -> None:
 
 
 def _family_style(families: list[str]) -> dict[str, dict]:
-    """A colour and marker per configuration family (20 colours, then the markers change)."""
-    cmap = plt.get_cmap("tab20")
-    return {f: {"color": cmap(i % 20), "marker": MARKERS[(i // 20) % len(MARKERS)]} for i, f in enumerate(sorted(families))}
+    """A colour and marker per configuration family (ten distinct colours, then the marker changes)."""
+    cmap = plt.get_cmap("tab10")
+    return {f: {"color": cmap(i % 10), "marker": MARKERS[(i // 10) % len(MARKERS)]} for i, f in enumerate(sorted(families))}
 
 
 def interpolation_curves(settings: list[tuple[str, list[dict]]], title: str = "", data: str = "test") -> plt.Figure:
