@@ -2,8 +2,9 @@
 
 Options: ``--tier smoke|full``, ``--gpu``, ``--data-root``, ``--results-dir``, ``--engine``.
 Every claim test takes a :class:`lmc_bench.claims.ClaimRow` parameter named ``row``; the plugin
-writes one outcome per claim test (status, reason, paper and measured numbers) into the results
-store, where ``lmc-bench report`` finds them.
+marks it with its claim id and tier (``-m C4``, ``-m smoke``), prints a line per run it trains
+(past output capture), and writes one outcome per claim test (status, reason, paper and measured
+numbers) into the results store, where ``lmc-bench report`` finds them.
 """
 
 from __future__ import annotations
