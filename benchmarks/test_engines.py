@@ -1,4 +1,4 @@
-"""Throughput of the naive and the fast engine side by side (issue 7).
+"""Throughput of the naive and the fast engine side by side.
 
 Each case trains the same M models (copies A and B of M/2 seeds; M = 1: copy A of one seed) for
 one epoch on the bundled MNIST subsets (2,000 images each, test evaluation of 1,000 images

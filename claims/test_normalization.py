@@ -10,40 +10,36 @@ C6_TITLE = "[0,1] normalisation breaks LMC in MLPs without BN; BN restores it; R
 
 ROWS = [
     ClaimRow("C6", C6_TITLE, "IV-G, Table VIII", "full",
-             (paper_setting(f"{r.model}, cifar10, lr {r.lr:g}, B={r.batch_size}, {label}",
-                            paper_spec(r.model, "cifar10", r.lr, r.batch_size, normalization=normalization),
-                            {"barrier": barrier, "delta": delta}),),
-             verdict_text(printed_verdict("VIII", r.model, "cifar10", r.lr, r.batch_size, delta[0], normalization), delta[0]))
+             (paper_setting("", paper_spec(r.model, "cifar10", r.lr, r.batch_size, normalization=normalization)),),
+             verdict_text(printed_verdict("VIII", r.model, "cifar10", r.lr, r.batch_size, delta[0], normalization), delta[0]),
+             verdict=printed_verdict("VIII", r.model, "cifar10", r.lr, r.batch_size, delta[0], normalization))
     for r in TABLE_VIII
-    for label, normalization, barrier, delta in (
-        ("centered", "centered", r.barrier_centered, r.delta_centered),
-        ("[0,1]", "unit", r.barrier_unit, r.delta_unit),
-    )
+    for normalization, delta in (("centered", r.delta_centered), ("unit", r.delta_unit))
 ]
 
-SMOKE_ANALOGUE = "bundled MNIST, N = 2,000 per subset; B=64 at lr 1e-3 matches the paper's g at B=1024 (the paper's rows are CIFAR-10)"
+SMOKE_ANALOGUE = ("bundled MNIST instead of CIFAR-10, N = 2,000 per subset instead of 25,000; at lr 1e-3, B=64 stands "
+                  "for the paper's B=1024")
 PAPER_ROW = {(r.model, r.batch_size): r for r in TABLE_VIII}
 
 
 def _smoke(model: str) -> ClaimRow:
     r = PAPER_ROW[(model, 1024)]
     return ClaimRow("C6", C6_TITLE, "IV-G", "smoke",
-                    (smoke_setting(f"{model}, bundled MNIST, lr 1e-3, B=64, [0,1]",
-                                   paper_spec(model, "mnist_bundled", 1e-3, 64, normalization="unit"),
-                                   ("cifar10", r.lr, r.batch_size), {"barrier": r.barrier_unit, "delta": r.delta_unit}),),
-                    f"{verdict_of(r.delta_unit[0])} on every seed", analogue=SMOKE_ANALOGUE)
+                    (smoke_setting("", paper_spec(model, "mnist_bundled", 1e-3, 64, normalization="unit"),
+                                   ("cifar10", r.lr, r.batch_size)),),
+                    f"{verdict_of(r.delta_unit[0])} on every seed", verdict=verdict_of(r.delta_unit[0]), analogue=SMOKE_ANALOGUE)
 
 
 SMOKE_FINDING = (
     "not reproduced at smoke scale: on MNIST, MLP L1 without BN trained on [0,1] inputs stays stable on every seed "
-    "(Δ +0.2 to +1.3 pp; paper, CIFAR-10: -15.69 pp)"
+    "(Δ +0.4 to +0.9 pp; paper, CIFAR-10: -15.69 pp)"
 )
 
 
 @pytest.mark.parametrize(
     "row",
     [*ROWS, _smoke("mlp_l1_bn"), pytest.param(_smoke("mlp_l1"), marks=pytest.mark.xfail(reason=SMOKE_FINDING, raises=AssertionError, strict=True))],
-    ids=lambda r: f"{r.tier}-{r.id}",
+    ids=lambda r: r.id,
 )
 def test_table_viii_verdict(row, claim):
-    claim.expect_verdict(claim.measure(row.settings[0]), row.expectation.split()[0])
+    claim.expect_verdict(claim.measure(row.settings[0]), row.verdict)

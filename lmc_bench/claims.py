@@ -8,18 +8,22 @@ paper vs measured numbers; the pytest plugin stores them with the test's status 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
+import operator
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .config import PAPER_SEEDS, DataSpec, EvalSpec, RunSpec, TrainSpec
+from .config import AUTO_ENGINE, PAPER_SEEDS, DataSpec, EvalSpec, RunSpec, TrainSpec
 from .data.loading import BUNDLED
 from .devices import device_type
 from .metrics import is_stable, noise_scale
+from .naming import describe_spec, format_lr, spec_id_parts
 from .paper_statistics import versus_paper
+from .paper_tables import paper_numbers
 
 STABLE_THRESHOLD_PP = -5.0
 """Δ at or above −5 percentage points counts as stable (LMC): the dashed line of Fig. 4."""
@@ -34,6 +38,15 @@ SUMMARY_METRICS = ("barrier", "delta", "barrier_frankle", "delta_midpoint", "ang
                    "final_train_loss", "noise_scale")
 
 
+def settings_id(settings) -> str:
+    """Self-describing id of a group of settings: what they share, then what differs, joined by "-vs-"
+    (e.g. ``resnet10-mnist-lr1e-3-B32-vs-B256-vs-B1024``)."""
+    parts = [spec_id_parts(s.spec) for s in settings]
+    shared = [p for p in parts[0] if all(p in other for other in parts)]
+    differing = ["-".join(p for p in own if p not in shared) for own in parts]
+    return "-".join(shared + (["-vs-".join(differing)] if len(settings) > 1 else []))
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configuration, trained for every seed of the tier; ``paper`` maps a metric to the
@@ -44,14 +57,73 @@ class Setting:
     spec: RunSpec
     paper: dict = field(default_factory=dict, hash=False, compare=False)
     paper_config: str = ""
-    """For a scaled analogue: the paper's configuration it stands for, e.g. "MNIST, B=32, lr 1e-3"."""
+    """For a scaled analogue: the paper's configuration it stands for, e.g. "mnist, lr 1e-3, B=32"."""
     paper_noise_scale: float | None = None
     paper_statement: str = ""
     """Where the paper gives no number for this setting (C5): its qualitative statement, shown beside ours."""
+    paper_spec: RunSpec | None = field(default=None, hash=False, compare=False)
+    """The paper's configuration this setting measures (itself) or stands for (an analogue)."""
+
+
+@dataclass(frozen=True)
+class Trend:
+    """The check of a comparison row: ``metric`` is ``direction`` ("lower" or "higher") in the
+    last setting than in the first, on the mean over seeds or, with ``every_seed``, seed by seed."""
+
+    metric: str
+    direction: str
+    every_seed: bool = False
+
+    def __post_init__(self):
+        _require(self.direction, ("lower", "higher"), "trend direction")
+
+    def holds(self, first: "Measurement", last: "Measurement") -> bool:
+        before, after = (first.values(self.metric), last.values(self.metric)) if self.every_seed else \
+            (first.mean(self.metric), last.mean(self.metric))
+        return bool(np.all(after < before if self.direction == "lower" else after > before))
+
+    def describe(self, first_label: str, last_label: str) -> str:
+        scope = "on every seed" if self.every_seed else "mean over seeds"
+        return f"{self.metric} {self.direction} in {last_label} than in {first_label} ({scope})"
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The check of a single setting against a threshold: the mean of ``metric`` over seeds is
+    below (``"<"``), above (``">"``) or at least (``">="``) ``value``."""
+
+    metric: str
+    op: str
+    value: float
+
+    def __post_init__(self):
+        _require(self.op, tuple(BOUND_OPERATORS), "bound operator")
+
+    def holds(self, measurement: "Measurement") -> bool:
+        return bool(BOUND_OPERATORS[self.op](measurement.mean(self.metric), self.value))
+
+    def describe(self) -> str:
+        return f"mean {self.metric} {self.op.replace('>=', '≥')} {self.value:g}"
+
+
+BOUND_OPERATORS = {"<": operator.lt, ">": operator.gt, ">=": operator.ge}
+
+
+VERDICTS = ("stable", "unstable")
+
+
+def _require(value, allowed, what):
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(map(repr, allowed))}")
 
 
 @dataclass(frozen=True, eq=False)
 class ClaimRow:
+    """One parameter of a claim test. Its check is data: ``trends`` (comparisons of the last setting
+    with the first), ``bounds`` (thresholds on the first setting) and ``verdict`` (the expected
+    verdict, "stable" or "unstable", of the last setting); ``expectation`` says the same in words
+    for the report."""
+
     claim: str
     title: str
     section: str
@@ -60,13 +132,28 @@ class ClaimRow:
     expectation: str
     """What the test asserts, in words."""
     analogue: str = ""
-    """Non-empty for smoke rows: how the analogue is scaled from the paper's configuration."""
+    """Non-empty for scaled analogues: how the analogue departs from the paper's configuration."""
     kind: str = "claim"
     """"claim", or "pipeline check": the claim's pipeline run on data too small to be evidence; the
     report shows it as such, never as reproduced or not."""
+    verdict: str = ""
+    trends: tuple[Trend, ...] = ()
+    bounds: tuple[Bound, ...] = ()
+    headline: tuple[str, ...] = ("barrier", "delta")
+    """The metrics the report's summary shows for this row (paper beside measured)."""
+
+    def __post_init__(self):
+        if self.verdict:
+            _require(self.verdict, VERDICTS, "verdict")
 
     @property
     def id(self) -> str:
+        """Test id: claim, tier and the settings, e.g. ``C3-full-resnet10-mnist-lr1e-3-B32-vs-B256-vs-B1024``."""
+        return f"{self.claim}-{self.tier}-{settings_id(self.settings)}"
+
+    @property
+    def label(self) -> str:
+        """Readable name: the setting's label, or what a comparison asserts."""
         return self.settings[0].label if len(self.settings) == 1 else self.expectation
 
     def datasets(self) -> set[str]:
@@ -106,13 +193,14 @@ class Measurement:
         v = self.values(metric)
         return float(v.std(ddof=1)) if len(v) > 1 else 0.0
 
-    def summary_metrics(self) -> list[str]:
+    def summary_metrics(self, extra: tuple[str, ...] = ()) -> list[str]:
         """The metrics every summary carries, and any other per-run metric the paper gives for this
-        setting (ensemble figures such as Table III's live in the claim's extras instead)."""
-        others = [k for k in self.setting.paper if k not in SUMMARY_METRICS and all(k in r["metrics"] for r in self.records)]
+        setting or ``extra`` names (ensemble figures such as Table III's are added by the claim test)."""
+        wanted = [*self.setting.paper, *extra]
+        others = [k for k in dict.fromkeys(wanted) if k not in SUMMARY_METRICS and all(k in r["metrics"] for r in self.records)]
         return [*SUMMARY_METRICS, *others]
 
-    def summary(self) -> dict:
+    def summary(self, extra: tuple[str, ...] = ()) -> dict:
         return {
             "label": self.setting.label,
             "spec": {**self.setting.spec.to_dict(), "seed": None},
@@ -122,12 +210,14 @@ class Measurement:
             "paper_config": self.setting.paper_config,
             "paper_noise_scale": self.setting.paper_noise_scale,
             "paper_statement": self.setting.paper_statement,
-            "measured": {m: [self.mean(m), self.std(m)] for m in self.summary_metrics()},
-            "per_seed": {m: self.values(m).tolist() for m in self.summary_metrics()},
+            "measured": {m: [self.mean(m), self.std(m)] for m in self.summary_metrics(extra)},
+            "per_seed": {m: self.values(m).tolist() for m in self.summary_metrics(extra)},
         }
 
     def describe(self, metric: str) -> str:
-        return f"{self.setting.label}: {metric} {self.mean(metric):.3g} ± {self.std(metric):.2g} (per seed {np.round(self.values(metric), 3).tolist()})"
+        diverged = [f"seed {r['spec']['seed']} at epoch {r['divergence']['epoch']}" for r in self.records if r.get("diverged")]
+        return (f"{self.setting.label}: {metric} {self.mean(metric):.3g} ± {self.std(metric):.2g} "
+                f"(per seed {np.round(self.values(metric), 3).tolist()})" + (f"; diverged: {', '.join(diverged)}" if diverged else ""))
 
 
 @dataclass
@@ -147,19 +237,32 @@ class ClaimContext:
         return PAPER_SEEDS
 
     @property
+    def cuda_available(self) -> bool:
+        import torch
+
+        return torch.cuda.is_available()
+
+    @property
     def device(self) -> str:
-        """Where this session trains; only the speed of a claim depends on it."""
-        if self.requested_device != "auto":
-            return self.requested_device
-        return "cuda" if self.gpu else device_type("auto")
+        """Where this session trains (only a claim's speed depends on it): ``--device`` when named;
+        with "auto", CUDA when torch sees a device (or ``--gpu`` asks for it), else the CPU. A CUDA
+        request on a machine without CUDA trains the smoke rows on the CPU (full rows skip)."""
+        if self.wants_cuda or (self.requested_device == "auto" and self.cuda_available):
+            return "cuda" if self.cuda_available else "cpu"
+        return "cpu"
+
+    @property
+    def wants_cuda(self) -> bool:
+        return self.requested_device == "cuda" or (self.requested_device == "auto" and self.gpu)
 
     def missing_requirements(self, row: ClaimRow) -> str:
-        """Why ``row`` cannot run in this session ("" when it can). A full-tier row on a CPU that
-        the user did not name is skipped with its estimated cost, so that it runs only on request."""
+        """Why ``row`` cannot run in this session ("" when it can). Smoke rows need neither a GPU
+        nor a data root, whatever the device flags say. A full-tier row on a CPU that the user did
+        not name is skipped with its estimated cost, so that it runs only on request."""
         if row.tier == "full" and self.tier != "full":
             return "full-tier claim: run with --tier full --data-root DIR (on a GPU, or on the CPU with --device cpu)"
-        if self.device == "cuda" and device_type("auto") != "cuda":
-            return f"{'--gpu' if self.requested_device == 'auto' else '--device cuda'} given but torch sees no CUDA device"
+        if row.tier == "full" and self.wants_cuda and not self.cuda_available:
+            return f"{'--device cuda' if self.requested_device == 'cuda' else '--gpu'} given but torch sees no CUDA device"
         for dataset in sorted(row.datasets() - set(BUNDLED)):
             problem = dataset_problem(dataset, self.data_root)
             if problem:
@@ -208,13 +311,13 @@ class ClaimRecorder:
         self.outcome: dict = {"settings": [], "checks": [], "extra": {}}
 
     def specs(self, setting: Setting) -> list[RunSpec]:
-        from .experiment import default_engine
+        from .experiment import resolve_engine
 
         if setting.spec.train.precision != "fp32":
             raise ValueError(f"{setting.label}: claims are checked in fp32, as the paper trains; "
                              f"got precision {setting.spec.train.precision!r}")
-        engine = self.context.engine or default_engine(setting.spec.model, self.context.device)
-        return [setting.spec.replace(seed=s, engine=engine) for s in self.context.seeds]
+        engine = self.context.engine or AUTO_ENGINE
+        return [resolve_engine(setting.spec.replace(seed=s, engine=engine), self.context.device) for s in self.context.seeds]
 
     def measure(self, setting: Setting) -> Measurement:
         """Train or read every seed of ``setting``; a smoke setting also gets its control."""
@@ -222,7 +325,7 @@ class ClaimRecorder:
 
         records = run_experiments(self.specs(setting), self.context.store, self.context.device, self.context.data_root)
         measurement = Measurement(setting, records)
-        summary = measurement.summary()
+        summary = measurement.summary(self.row.headline)
         if self.row.tier == "smoke":
             measurement.control = self.measure_control(setting)
             summary["control"] = measurement.control.summary()
@@ -239,6 +342,13 @@ class ClaimRecorder:
         control = Setting(f"{setting.label} — control", control_spec(setting.spec))
         records = run_experiments(self.specs(control), self.context.store, self.context.device, self.context.data_root)
         return Measurement(control, records)
+
+    def record_measured(self, measurement: Measurement, metric: str, mean: float, std: float) -> None:
+        """Add a measured figure that is not a per-run metric (e.g. an ensemble's wrong agreement over
+        seeds) to the setting's summary, beside the paper's number for ``metric``."""
+        for summary in self.outcome["settings"]:
+            if summary["label"] == measurement.setting.label:
+                summary["measured"][metric] = [float(mean), float(std)]
 
     def check(self, description: str, passed: bool, detail: str) -> None:
         """Record one assertion of the claim and raise AssertionError when it fails."""
@@ -271,6 +381,15 @@ class ClaimRecorder:
         self.check(f"{measurement.setting.label}: the no-shift control is flat on every seed", passed,
                    f"{control.describe('barrier_frankle')}; {control.describe('delta')}")
 
+    def expect_trend(self, trend: Trend, first: Measurement, last: Measurement) -> None:
+        """Record and assert one comparison of the row (see :class:`Trend`)."""
+        self.check(trend.describe(first.setting.label, last.setting.label), trend.holds(first, last),
+                   f"{first.describe(trend.metric)}; {last.describe(trend.metric)}")
+
+    def expect_bound(self, bound: Bound, measurement: Measurement) -> None:
+        """Record and assert one threshold of the row (see :class:`Bound`)."""
+        self.check(bound.describe(), bound.holds(measurement), measurement.describe(bound.metric))
+
     def note(self, key: str, value) -> None:
         self.outcome["extra"][key] = value
 
@@ -298,7 +417,9 @@ def outcome_record(row: ClaimRow, report, outcome: dict, wall_seconds: float) ->
     return {
         "nodeid": report.nodeid,
         "claim": row.claim,
-        "row": row.id,
+        "row": row.label,
+        "test_id": row.id,
+        "headline": list(row.headline),
         "title": row.title,
         "section": row.section,
         "tier": row.tier,
@@ -308,6 +429,7 @@ def outcome_record(row: ClaimRow, report, outcome: dict, wall_seconds: float) ->
         "status": status,
         "reason": reason,
         "wall_seconds": wall_seconds if math.isfinite(wall_seconds) else None,
+        "recorded": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "settings": [],
         "checks": [],
         "extra": {},
@@ -327,14 +449,31 @@ def paper_spec(model: str, dataset: str, lr: float, batch_size: int, *, shift: s
     )
 
 
+def _paper_g(spec: RunSpec) -> float | None:
+    if spec.data.dataset not in PAPER_SUBSET_SIZE:
+        return None
+    return paper_noise_scale(spec.data.dataset, spec.train.lr, spec.train.batch_size)
+
+
 def paper_setting(label: str, spec: RunSpec, paper: dict | None = None) -> Setting:
-    """A full-tier setting: the paper's own configuration."""
-    g = paper_noise_scale(spec.data.dataset, spec.train.lr, spec.train.batch_size) if spec.data.dataset in PAPER_SUBSET_SIZE else None
-    return Setting(label, spec, paper or {}, paper_config="as in the paper", paper_noise_scale=g)
+    """A full-tier setting: the paper's own configuration, with the paper's barrier and Δ wherever
+    Tables VI-VIII give them (``paper`` adds or overrides entries)."""
+    return Setting(label or describe_spec(spec), spec, {**paper_numbers(spec), **(paper or {})}, paper_config="as in the paper",
+                   paper_noise_scale=_paper_g(spec), paper_spec=spec)
+
+
+def analogue_setting(label: str, spec: RunSpec, stands_for: RunSpec, paper: dict | None = None, note: str = "") -> Setting:
+    """A setting that stands in for the paper's configuration ``stands_for`` (whose barrier and Δ it
+    shows wherever Tables VI-VIII give them)."""
+    config = ", ".join([stands_for.data.dataset, f"lr {format_lr(stands_for.train.lr)}", f"B={stands_for.train.batch_size}"]) + note
+    return Setting(label or describe_spec(spec), spec, {**paper_numbers(stands_for), **(paper or {})}, paper_config=config,
+                   paper_noise_scale=_paper_g(stands_for), paper_spec=stands_for)
 
 
 def smoke_setting(label: str, spec: RunSpec, paper_config: tuple[str, float, int], paper: dict | None = None) -> Setting:
-    """A smoke-tier analogue of the paper configuration ``(dataset, lr, batch size)``."""
+    """A smoke-tier analogue of the paper configuration ``(dataset, lr, batch size)`` (model, shift,
+    noise and normalisation as in ``spec``)."""
     dataset, lr, batch_size = paper_config
-    return Setting(label, spec, paper or {}, paper_config=f"{dataset}, lr {lr:g}, B={batch_size}",
-                   paper_noise_scale=paper_noise_scale(dataset, lr, batch_size))
+    stands_for = spec.replace(**{"data.dataset": dataset, "data.flip": dataset == "cifar10",
+                                 "train.lr": lr, "train.batch_size": batch_size})
+    return analogue_setting(label, spec, stands_for, paper)

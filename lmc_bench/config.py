@@ -1,7 +1,7 @@
 """Run descriptions: frozen dataclasses whose canonical JSON names a run in the results store.
 
 A :class:`RunSpec` is everything that determines what one experiment computes (protocol of
-CLAIMS.md: split, init, pair training, interpolation). Its :func:`spec_hash` is the key under which
+docs/protocol.md: split, init, pair training, interpolation). Its :func:`spec_hash` is the key under which
 the store keeps the result, so the same run is never trained twice.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 
 from .code_version import code_fingerprint
@@ -20,8 +21,11 @@ SCHEMA_VERSION = 1
 PAPER_SEEDS = (1, 20, 100, 500, 1500)
 """Initialisation seeds of the paper (Appendix C)."""
 
+SEED_LIMIT = 2**32
+"""Seeds are integers in [0, 2^32), the range every random-number generator involved accepts."""
+
 DEFAULT_LAMBDAS = tuple(round(i / 10, 1) for i in range(11))
-"""Default interpolation grid: 0, 0.1, ..., 1 (the paper does not state one; CLAIMS.md)."""
+"""Default interpolation grid: 0, 0.1, ..., 1 (the paper does not state one; docs/protocol.md)."""
 
 SHIFTS = ("covariate", "label_imbalance", "none", "domain")
 DOMAIN_DATASETS = ("bigearthnet", "bigearthnet_example")
@@ -31,6 +35,9 @@ NORMALIZATIONS = ("centered", "unit")
 INITS = ("shared", "independent")
 BN_MODES = ("interpolate", "recompute")
 ENGINES = ("naive", "fast")
+AUTO_ENGINE = "auto"
+"""A spec's default engine: resolved, on the device the run trains on, by
+:func:`lmc_bench.experiment.resolve_engine` before the run is looked up or stored."""
 PRECISIONS = ("fp32", "bf16")
 
 
@@ -119,13 +126,14 @@ class TrainSpec:
         _check(self.noise, NOISES, "SGD noise")
         _check(self.init, INITS, "init")
         _check(self.precision, PRECISIONS, "precision")
-        if self.batch_size < 1 or self.epochs < 1 or not self.lr > 0:
-            raise ValueError(f"batch_size, epochs and lr must be positive, got {self}")
+        if self.batch_size < 1 or self.epochs < 1 or not (self.lr > 0 and math.isfinite(self.lr)):
+            raise ValueError(f"batch size, epochs and learning rate must be positive and finite; got batch size "
+                             f"{self.batch_size}, {self.epochs} epochs, lr {self.lr}")
 
 
 @dataclass(frozen=True)
 class EvalSpec:
-    """Interpolation grid and BatchNorm handling along the path (CLAIMS.md defaults)."""
+    """Interpolation grid and BatchNorm handling along the path (defaults of docs/protocol.md)."""
 
     lambdas: tuple[float, ...] = DEFAULT_LAMBDAS
     bn_mode: str = "interpolate"
@@ -142,17 +150,21 @@ class EvalSpec:
 @dataclass(frozen=True)
 class RunSpec:
     """One experiment: two copies of one initialised network trained on two subsets, then
-    interpolated. ``engine`` chooses the trainer ("fast" stacks models; "naive" is the reference)."""
+    interpolated. ``engine`` chooses the trainer ("fast" stacks models; "naive" is the reference;
+    "auto", the default, is the faster of the two on the run's device, the same choice the CLI and
+    the claim tests make)."""
 
     model: str
     data: DataSpec = field(default_factory=DataSpec)
     train: TrainSpec = field(default_factory=TrainSpec)
     eval: EvalSpec = field(default_factory=EvalSpec)
     seed: int = 1
-    engine: str = "naive"
+    engine: str = AUTO_ENGINE
 
     def __post_init__(self):
-        _check(self.engine, ENGINES, "engine")
+        _check(self.engine, (AUTO_ENGINE, *ENGINES), "engine")
+        if not (isinstance(self.seed, int) and 0 <= self.seed < SEED_LIMIT):
+            raise ValueError(f"seed must be an integer in [0, 2^32), got {self.seed}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -25,13 +25,22 @@ def device_type(device: str | torch.device | None = None) -> str:
 
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``None`` or "auto": CUDA when available, else the CPU; anything else as given (``cuda:1``).
-    A CUDA device gets the fp32 numerics of :func:`configure_cuda_numerics`."""
-    device = torch.device(device_type(device) if device is None or device == "auto" else device)
-    if device.type == "cuda":
+    ValueError naming the fix for a device torch does not know or this machine does not have. A
+    CUDA device gets the fp32 numerics of :func:`configure_cuda_numerics`."""
+    try:
+        resolved = torch.device(device_type(device) if device is None or device == "auto" else device)
+    except RuntimeError:
+        raise ValueError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from None
+    if resolved.type == "cuda":
         if not torch.cuda.is_available():
-            raise ValueError(f"device {device} requested but torch sees no CUDA device; use --device cpu or auto")
+            raise ValueError(f"device {device!r} requested but torch sees no CUDA device (no GPU or no driver); "
+                             "use --device cpu or auto")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise ValueError(f"device {device!r} requested but only {torch.cuda.device_count()} CUDA device(s) are visible")
         configure_cuda_numerics()
-    return device
+    elif resolved.type != "cpu":
+        raise ValueError(f"device {device!r} is not supported; use auto, cpu, cuda or cuda:N")
+    return resolved
 
 
 def configure_cuda_numerics() -> None:

@@ -167,7 +167,7 @@ def add_run_arguments(parser) -> None:
 
 def target_device(args) -> str:
     """The device the runs train on: --device, else "cuda" for SLURM jobs with GPUs, else this machine's."""
-    if args.device:
+    if args.device and args.device != "auto":
         return args.device
     if args.executor == "slurm":
         return "cuda" if args.gpus_per_job > 0 else "cpu"

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .config import RunSpec, TrainSpec
+
 Cell = tuple[float, float]
 
 
@@ -149,3 +151,36 @@ def printed_verdict(table: str, model: str, dataset: str, lr: float, batch_size:
     if (table, model, dataset, lr, batch_size, normalization) in UNBOLDED_DROPS:
         return "stable"
     return verdict_of(delta_mean)
+
+
+def _cells() -> dict[tuple, dict[str, Cell]]:
+    """Barrier and Δ of every configuration Tables VI, VII and VIII report, keyed by
+    (model, dataset, lr, batch size, split, SGD noise, normalisation)."""
+    cells: dict[tuple, dict[str, Cell]] = {}
+    for r in TABLE_VI:
+        for batch, cell in ((32, r.b32), (1024, r.b1024)):
+            if cell is not None:
+                cells[(r.model, r.dataset, r.lr, batch, "50/50", r.noise, r.normalization)] = {"barrier": cell[0], "delta": cell[1]}
+    for r in TABLE_VII:
+        cells[(r.model, r.dataset, r.lr, 1024, "50/50", r.noise_5050, "centered")] = {"barrier": r.barrier_5050, "delta": r.delta_5050}
+        cells[(r.model, r.dataset, r.lr, 1024, "20/80", "different", "centered")] = {"barrier": r.barrier_2080, "delta": r.delta_2080}
+    for r in TABLE_VIII:
+        cells[(r.model, "cifar10", r.lr, r.batch_size, "50/50", "same", "centered")] = {"barrier": r.barrier_centered, "delta": r.delta_centered}
+        cells[(r.model, "cifar10", r.lr, r.batch_size, "50/50", "same", "unit")] = {"barrier": r.barrier_unit, "delta": r.delta_unit}
+    return cells
+
+
+PAPER_CELLS = _cells()
+
+
+def paper_key(spec: RunSpec) -> tuple | None:
+    """The key of ``spec``'s configuration in :data:`PAPER_CELLS` (None for a protocol the tables do not cover)."""
+    split = {"covariate": "50/50", "label_imbalance": f"{spec.data.imbalance_x}/{100 - spec.data.imbalance_x}"}.get(spec.data.shift)
+    if split is None or spec.train.init != "shared" or spec.train.epochs != TrainSpec.epochs:
+        return None
+    return (spec.model, spec.data.dataset, spec.train.lr, spec.train.batch_size, split, spec.train.noise, spec.data.normalization)
+
+
+def paper_numbers(spec: RunSpec) -> dict[str, Cell]:
+    """The paper's barrier and Δ (mean, std) for the configuration of ``spec``; {} where it reports none."""
+    return dict(PAPER_CELLS.get(paper_key(spec), {}))

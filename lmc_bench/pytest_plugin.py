@@ -3,13 +3,15 @@
 Options: ``--tier smoke|full``, ``--device auto|cpu|cuda``, ``--gpu``, ``--data-root``,
 ``--results-dir``, ``--engine``.
 Every claim test takes a :class:`lmc_bench.claims.ClaimRow` parameter named ``row``; the plugin
-writes one outcome per claim test (status, reason, paper and measured numbers) into the results
-store, where ``lmc-bench report`` finds them.
+marks it with its claim id and tier (``-m C4``, ``-m smoke``), prints a line per run it trains
+(past output capture), and writes one outcome per claim test (status, reason, paper and measured
+numbers) into the results store, where ``lmc-bench report`` finds them.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 
 import pytest
@@ -17,6 +19,7 @@ import pytest
 from .claims import ClaimContext, ClaimRow, outcome_key, outcome_record
 from .config import ENGINES
 from .devices import DEVICE_CHOICES
+from .progress import announcements_to
 from .store import DEFAULT_RESULTS_DIR, ResultsStore
 
 TIERS = ("smoke", "full")
@@ -58,13 +61,20 @@ def pytest_configure(config):
         pin_worker_to_gpu()
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Mark each claim test with its tier (``smoke`` or ``full``; full ones also ``gpu`` and ``slow``),
-    so ``-m smoke`` or ``-m full`` selects a tier."""
+    """Mark each claim test with its claim id (``-m C4``) and its tier (``smoke`` or ``full``; full
+    ones also ``gpu`` and ``slow``), so ``-m smoke`` or ``-m full`` selects a tier. Runs before
+    ``-k`` / ``-m`` deselection, so both see these marks."""
+    registered = {line.split(":")[0] for line in config.getini("markers")}
     for item in items:
         row = _row(item)
         if row is None:
             continue
+        if row.claim not in registered:
+            config.addinivalue_line("markers", f"{row.claim}: tests of claim {row.claim}")
+            registered.add(row.claim)
+        item.add_marker(row.claim)
         item.add_marker(row.tier)
         if row.tier == "full":
             item.add_marker("gpu")
@@ -103,7 +113,24 @@ def claim(request, claim_context):
         pytest.skip(skip_reason)
     recorder = claim_context.recorder(row)
     request.node.stash[_OUTCOME] = recorder.outcome
-    return recorder
+    with announcements_to(_terminal_lines(request.config)):
+        yield recorder
+
+
+def _terminal_lines(config):
+    """Write a line to the terminal past pytest's output capture (a finished run, a warning), so
+    that progress shows in a pipe or a CI log too."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    terminal = config.pluginmanager.getplugin("terminalreporter")
+
+    def write(line: str) -> None:
+        if terminal is None or capture is None:
+            print(line, file=sys.stderr, flush=True)
+            return
+        with capture.global_and_fixture_disabled():
+            terminal.write_line(line)
+
+    return write
 
 
 def pytest_runtest_setup(item):
@@ -120,5 +147,15 @@ def pytest_runtest_makereport(item, call):
     if final:
         outcome = item.stash.get(_OUTCOME, {})
         record = outcome_record(row, report, outcome, time.perf_counter() - item.stash.get(_STARTED, time.perf_counter()))
-        ResultsStore(item.config.getoption("--results-dir")).save_claim(outcome_key(item.nodeid), record)
+        save_outcome(ResultsStore(item.config.getoption("--results-dir")), outcome_key(item.nodeid), record)
     return report
+
+
+def save_outcome(store: ResultsStore, key: str, record: dict) -> None:
+    """Store a claim test's outcome. A skip never replaces an earlier verdict of the same test
+    (a session without a GPU or data keeps what a session with them found)."""
+    if record["status"] == "skipped":
+        earlier = store.claim_outcome(key)
+        if earlier is not None and earlier.get("status") != "skipped":
+            return
+    store.save_claim(key, record)

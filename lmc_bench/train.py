@@ -19,6 +19,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from .config import RunSpec
 from .data.order import TRACKED_LABELS, EpochDraws, epoch_draws, tracked_batch
 from .data.prepare import PreparedData
+from .interpolate import has_batch_norm, interpolate_state, recompute_batch_norm
 from .models import build_model
 from .objectives import EpochScore, batch_loss, is_multi_label, loss_and_score
 
@@ -151,3 +152,31 @@ def train_pair_naive(spec: RunSpec, data: PreparedData, device, progress=None):
     history_a = train_copy(model_a, spec, data, 0, device, progress)
     history_b = train_copy(model_b, spec, data, 1, device, progress)
     return initial, model_a, model_b, (history_a, history_b)
+
+
+def evaluate_path(spec: RunSpec, state_a, state_b, data: PreparedData, device) -> tuple[dict, torch.Tensor]:
+    """Loss and accuracy (weighted AP for multi-label data) of every Θ(λ) on the test set (and the
+    training subsets when asked), plus the test outputs of all λ points (L x N x C)."""
+    model = build_model(spec.model, spec.data.dataset, **spec.data.model_overrides()).to(device)
+    recompute = spec.eval.bn_mode == "recompute" and has_batch_norm(model)
+    union_x = data.train_x[torch.cat([data.subset_a, data.subset_b]).unique()] if recompute else None
+    path: dict[str, list[float]] = {"lambdas": list(spec.eval.lambdas), "test_loss": [], "test_acc": []}
+    if spec.eval.on_train:
+        for key in ("train_a_loss", "train_a_acc", "train_b_loss", "train_b_acc"):
+            path[key] = []
+    all_log_probs = []
+    for lam in spec.eval.lambdas:
+        model.load_state_dict(interpolate_state(state_a, state_b, lam))
+        if recompute:
+            recompute_batch_norm(model, union_x, device)
+        loss, acc, log_probs = evaluate(model, data.test_x, data.test_y, device)
+        path["test_loss"].append(loss)
+        path["test_acc"].append(acc)
+        all_log_probs.append(log_probs)
+        if spec.eval.on_train:
+            for copy_index, name in ((0, "train_a"), (1, "train_b")):
+                x, y = data.subset(copy_index)
+                loss, acc, _ = evaluate(model, x, y, device)
+                path[f"{name}_loss"].append(loss)
+                path[f"{name}_acc"].append(acc)
+    return path, torch.stack(all_log_probs)

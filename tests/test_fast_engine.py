@@ -33,9 +33,9 @@ from lmc_bench.data.prepare import PreparedData, prepare_data
 from lmc_bench.engine import evaluate_path_fast, stack_models, supports, train_pairs_fast, unstack_models
 from lmc_bench.engine.fast import make_optimizer
 from lmc_bench.engine.feed import block_count, epoch_feed, load_batch
-from lmc_bench.experiment import evaluate_path, path_metrics
+from lmc_bench.experiment import path_metrics
 from lmc_bench.metrics import is_stable
-from lmc_bench.train import build_initial_pair, train_pair_naive
+from lmc_bench.train import build_initial_pair, evaluate_path, train_pair_naive
 
 CPU = torch.device("cpu")
 GRAD_ATOL = 1e-5

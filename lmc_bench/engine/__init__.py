@@ -1,7 +1,7 @@
-"""Fast engine (issue 7): many runs of one configuration trained and evaluated as one stacked model.
+"""Fast engine: many runs of one configuration trained and evaluated as one stacked model.
 
 :func:`train_pairs_fast` returns, per spec, what the naive :func:`lmc_bench.train.train_pair_naive`
-returns; :func:`evaluate_path_fast` returns what :func:`lmc_bench.experiment.evaluate_path` returns.
+returns; :func:`evaluate_path_fast` returns what :func:`lmc_bench.train.evaluate_path` returns.
 """
 
 from .fast import supports, train_pairs_fast, train_stack

@@ -8,20 +8,19 @@ from ..config import RunSpec
 from ..data.prepare import PreparedData
 from ..interpolate import has_batch_norm, interpolate_state
 from ..models import build_model
+from ..train import evaluate_path
 from .evaluation import evaluate_stack
 from .fast import supports
 from .stacked import StackedNetwork, stack_states
 
 
 def evaluate_path_fast(spec: RunSpec, state_a, state_b, data: PreparedData, device) -> tuple[dict, torch.Tensor]:
-    """Same output as :func:`lmc_bench.experiment.evaluate_path`: the path's losses and accuracies
+    """Same output as :func:`lmc_bench.train.evaluate_path`: the path's losses and accuracies
     and the test log-probabilities (L x N x C). Θ(λ) are built by :func:`interpolate_state` (BatchNorm
     statistics interpolated) and evaluated together; "recompute" BatchNorm mode on a network with
     BatchNorm, and families without a stacked form, use the naive evaluation."""
     template = build_model(spec.model, spec.data.dataset)
     if not supports(spec) or (spec.eval.bn_mode == "recompute" and has_batch_norm(template)):
-        from ..experiment import evaluate_path  # experiment imports the engine: resolved at call time
-
         return evaluate_path(spec, state_a, state_b, data, device)
     lambdas = list(spec.eval.lambdas)
     network = StackedNetwork(template, len(lambdas))
