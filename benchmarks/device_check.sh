@@ -29,7 +29,7 @@ DATA_ROOT=/usr/share/datasets
 RESULTS_FILE=""
 WORK_DIR=""
 DRY_RUN=0
-B4_ROW=mlp_l3-lr0.001-B32
+B4_ROW=B4-full-mlp_l3-fashion_mnist-lr1e-3-B32
 
 while [[ $# -gt 0 ]]; do
   case "$1" in

@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.conftest import device_description  # noqa: E402
 from lmc_bench.code_version import code_fingerprint  # noqa: E402
-from lmc_bench.report import STATUS_MARK, build_report  # noqa: E402
+from lmc_bench.document import Verdict  # noqa: E402
+from lmc_bench.report import build_report  # noqa: E402
 from lmc_bench.store import ResultsStore  # noqa: E402
 
 
@@ -36,7 +37,7 @@ def row_table(outcomes: list[dict], records_by_hash: dict) -> list[list[str]]:
         training = sum(records_by_hash[h]["wall_seconds"] for h in hashes if h in records_by_hash)
         verdicts = "; ".join(f"expected {v['expected']}, observed {v['observed']}" for v in o["extra"].get("verdicts", {}).values())
         wall = f"{o['wall_seconds']:.0f}" if o.get("wall_seconds") is not None else ""
-        rows.append([o["nodeid"].rsplit("[", 1)[-1].rstrip("]"), STATUS_MARK.get(o["status"], o["status"]), verdicts or o["reason"],
+        rows.append([o["nodeid"].rsplit("[", 1)[-1].rstrip("]"), Verdict(o["status"], o.get("kind", "claim")).words, verdicts or o["reason"],
                      wall, f"{training:.0f}", ", ".join(str(s) for st in o["settings"] for s in st["seeds"]),
                      " ".join(f"`{h}`" for h in hashes)])
     return rows

@@ -19,12 +19,6 @@ ROWS = [
 ]
 
 
-def row_id(row: ClaimRow) -> str:
-    """``-k``-friendly id, e.g. ``mlp_l3-lr0.001-B32``."""
-    spec = row.settings[0].spec
-    return f"{spec.model}-lr{spec.train.lr:g}-B{spec.train.batch_size}"
-
-
-@pytest.mark.parametrize("row", ROWS, ids=row_id)
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
 def test_b4_fashion_mnist_follows_mnist(row, claim):
     claim.expect_verdict(claim.measure(row.settings[0]), row.verdict)

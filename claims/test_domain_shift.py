@@ -25,6 +25,7 @@ from lmc_bench.claims import ClaimRow, Setting
 from lmc_bench.config import DataSpec, EvalSpec, RunSpec, TrainSpec
 from lmc_bench.data.bigearthnet import COMBINATIONS, PAPER_SINGLE_BANDS, parse_selection, wavelength_gap_nm
 from lmc_bench.data.prepare import prepare_data
+from lmc_bench.naming import describe_spec
 
 C5_TITLE = "BigEarthNet domain shift: small barriers, yet up to −15 pp weighted AP; larger wavelength gap, larger drop"
 SMALL_BARRIER = 1.0
@@ -53,8 +54,9 @@ def is_single_band(setting: Setting) -> bool:
 
 def _setting(first: str, second: str) -> Setting:
     single = len(parse_selection(first)) == 1
-    label = f"{first} vs {second}" + (f" ({wavelength_gap_nm(first, second)} nm apart)" if single else "")
-    return Setting(label, domain_spec(first, second), paper_config="as in the paper",
+    spec = domain_spec(first, second)
+    label = describe_spec(spec) + (f" ({wavelength_gap_nm(first, second)} nm apart)" if single else "")
+    return Setting(label, spec, paper_config="as in the paper",
                    paper_statement=SINGLE_STATEMENT if single else COMBINATION_STATEMENT)
 
 
@@ -87,7 +89,7 @@ def test_c5_band_pair(row, claim):
     claim.check(f"Δ ≥ {LARGEST_DROP_PP:g} pp", m.mean("delta") >= LARGEST_DROP_PP, m.describe("delta"))
 
 
-@pytest.mark.parametrize("row", [GAP_ROW], ids=lambda r: r.tier)
+@pytest.mark.parametrize("row", [GAP_ROW], ids=lambda r: r.id)
 def test_c5_larger_wavelength_gap_larger_drop(row, claim):
     measurements = [claim.measure(s) for s in row.settings]
     gaps = [wavelength_gap_nm(*s.spec.data.bands) for s in row.settings]
@@ -99,7 +101,7 @@ def test_c5_larger_wavelength_gap_larger_drop(row, claim):
     claim.check(f"largest single-band drop < {REAL_DROP_PP:g} pp", min(deltas) < REAL_DROP_PP, f"min mean Δ {min(deltas):.2f} pp")
 
 
-@pytest.mark.parametrize("row", [OVERLAP_ROW], ids=lambda r: r.tier)
+@pytest.mark.parametrize("row", [OVERLAP_ROW], ids=lambda r: r.id)
 def test_c5_overlapping_combinations_drop_less(row, claim):
     measurements = {s.label: claim.measure(s) for s in row.settings}
     single = np.mean([measurements[s.label].mean("delta") for s in SINGLE])
@@ -108,11 +110,12 @@ def test_c5_overlapping_combinations_drop_less(row, claim):
                 f"combinations {combined:.2f} pp, single bands {single:.2f} pp")
 
 
+PIPELINE_SPEC = (domain_spec("B04B03B02", "B11B08B02", "bigearthnet_example", batch_size=2, epochs=1)
+                 .replace(eval=EvalSpec(lambdas=(0.0, 0.5, 1.0))))
+
 PIPELINE_ROW = ClaimRow(
     "C5", C5_TITLE, "IV-F, Fig. 9", "smoke",
-    (Setting("B04B03B02 vs B11B08B02, six example patches",
-             domain_spec("B04B03B02", "B11B08B02", "bigearthnet_example", batch_size=2, epochs=1)
-             .replace(eval=EvalSpec(lambdas=(0.0, 0.5, 1.0))),
+    (Setting(describe_spec(PIPELINE_SPEC), PIPELINE_SPEC,
              paper_config="VGG-like, lr 1e-5, B=256, all of BigEarthNet", paper_statement=COMBINATION_STATEMENT),),
     "pipeline check: readers, packed cache, domain-shift subsets, BCE training, the path in weighted AP and BCE",
     analogue="the six real example patches of bigearthnet-common (3 train, 2 test after the snow patch is dropped), "
@@ -132,7 +135,7 @@ def _recomputed_path(record: dict, logits: torch.Tensor, targets: torch.Tensor) 
     return out
 
 
-@pytest.mark.parametrize("row", [PIPELINE_ROW], ids=lambda r: r.tier)
+@pytest.mark.parametrize("row", [PIPELINE_ROW], ids=lambda r: r.id)
 def test_c5_pipeline_on_example_patches(row, claim):
     setting = row.settings[0]
     m = claim.measure(setting)

@@ -244,16 +244,11 @@ class ClaimContext:
 
     @property
     def device(self) -> str:
-        """Where this session trains (only a claim's speed depends on it): ``--device`` when named;
-        with "auto", CUDA when torch sees a device (or ``--gpu`` asks for it), else the CPU. A CUDA
-        request on a machine without CUDA trains the smoke rows on the CPU (full rows skip)."""
-        if self.wants_cuda or (self.requested_device == "auto" and self.cuda_available):
-            return "cuda" if self.cuda_available else "cpu"
-        return "cpu"
-
-    @property
-    def wants_cuda(self) -> bool:
-        return self.requested_device == "cuda" or (self.requested_device == "auto" and self.gpu)
+        """Where this session trains (only a claim's speed depends on it): ``--device`` when named,
+        else CUDA when torch sees a device, else the CPU (``--gpu`` only pins xdist workers to GPUs)."""
+        if self.requested_device != "auto":
+            return self.requested_device
+        return "cuda" if self.cuda_available else "cpu"
 
     def missing_requirements(self, row: ClaimRow) -> str:
         """Why ``row`` cannot run in this session ("" when it can). Smoke rows need neither a GPU
@@ -261,8 +256,10 @@ class ClaimContext:
         not name is skipped with its estimated cost, so that it runs only on request."""
         if row.tier == "full" and self.tier != "full":
             return "full-tier claim: run with --tier full --data-root DIR (on a GPU, or on the CPU with --device cpu)"
-        if row.tier == "full" and self.wants_cuda and not self.cuda_available:
-            return f"{'--device cuda' if self.requested_device == 'cuda' else '--gpu'} given but torch sees no CUDA device"
+        if self.device == "cuda" and not self.cuda_available:
+            return "--device cuda given but torch sees no CUDA device; use --device cpu or auto"
+        if row.tier == "full" and self.gpu and not self.cuda_available:
+            return "--gpu given but torch sees no CUDA device (the smoke claims run on the CPU)"
         for dataset in sorted(row.datasets() - set(BUNDLED)):
             problem = dataset_problem(dataset, self.data_root)
             if problem:

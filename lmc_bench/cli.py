@@ -254,6 +254,8 @@ def run_configuration(args) -> int:
     if args.model is None:
         return run_claims(args)
     model_info(args.model, args.dataset)
+    if args.executor == "local":
+        resolve_device(target_device(args))
     spec = RunSpec(
         model=args.model,
         data=DataSpec(dataset=args.dataset, shift=args.shift, imbalance_x=args.imbalance_x,

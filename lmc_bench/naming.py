@@ -25,6 +25,9 @@ def _variations(spec: RunSpec) -> list[tuple[str, str]]:
         out.append((f"split{x}-{100 - x}", f"{x}/{100 - x}"))
     elif spec.data.shift == "none":
         out.append(("one-subset", "same subset"))
+    elif spec.data.shift == "domain":
+        first, second = spec.data.bands
+        out.append((f"{first}-vs-{second}", f"bands {first} vs {second}"))
     if spec.data.normalization == "unit":
         out.append(("unit01", "[0,1]"))
     if spec.train.init == "independent":

@@ -32,7 +32,7 @@ TIERS = ("smoke", "full")
 
 
 def claims_dir() -> Path:
-    from .cli import CLAIMS_DIR
+    from .claim_catalog import CLAIMS_DIR
 
     return CLAIMS_DIR
 
@@ -167,7 +167,7 @@ def build_plan(
 ) -> Plan:
     """The plan of ``rows`` for ``device`` ("cpu" or "cuda": it picks the engine, which is part of
     a run's key, as ``pytest claims [--gpu]`` does)."""
-    context = ClaimContext(tier=tier, gpu=device == "cuda", data_root=data_root, store=store, engine=engine)
+    context = ClaimContext(tier=tier, gpu=False, data_root=data_root, store=store, engine=engine, requested_device=device)
     runs = [PlannedRun(spec, tests, store.has(spec)) for spec, tests in planned_specs(rows, context).items()]
     by_spec = {run.spec: run for run in runs}
     for group in stack_groups([run.spec for run in runs if not run.stored]):

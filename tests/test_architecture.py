@@ -63,8 +63,9 @@ def project_text_files():
     """Source and documentation files of the project (virtual environments and caches excluded)."""
     skip = {".git", ".venv", ".venv-ci", "__pycache__", ".pytest_cache", ".hypothesis", "build", "dist", ".lmc-results", "reports"}
     for path in ROOT.rglob("*"):
-        if path.is_file() and path.suffix in TEXT_SUFFIXES and not skip & set(path.relative_to(ROOT).parts) \
-                and not path.name.endswith(".egg-info"):
+        parts = path.relative_to(ROOT).parts
+        if path.is_file() and path.suffix in TEXT_SUFFIXES and not skip & set(parts) \
+                and not any(part.endswith(".egg-info") for part in parts):
             yield path
 
 

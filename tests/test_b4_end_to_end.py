@@ -14,7 +14,7 @@ from lmc_bench.report import build_report
 from lmc_bench.store import ResultsStore
 from tests.conftest import REPO_ROOT
 
-ROW = "mlp_l1-lr0.001-B32"
+ROW = "B4-full-mlp_l1-fashion_mnist-lr1e-3-B32"
 
 
 def test_b4_row_runs_on_the_cpu_and_reports_statistics(tmp_path):

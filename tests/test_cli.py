@@ -161,7 +161,8 @@ def test_progress_shows_a_line_per_run_without_a_tty_and_no_skip_lines(tmp_path)
                              "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "--results-dir", str(tmp_path / "store")],
                             capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("lmc-bench: stored mlp_l1, digits_bundled") == 5
+    # five seeds, and five of the smoke setting's no-shift control
+    assert result.stdout.count("lmc-bench: stored mlp_l1, digits_bundled") == 10
     assert "SKIPPED" not in result.stdout
 
 

@@ -11,7 +11,7 @@ SCRIPT = REPO_ROOT / "benchmarks" / "device_check.sh"
 STEPS = {
     "gate": "tests/test_device_gate.py --device cpu",
     "benchmark": "benchmarks/test_engines.py -p no:xdist --benchmark-only",
-    "b4": "claims/test_beyond_paper.py --tier full --device cpu -k mlp_l3-lr0.001-B32",
+    "b4": "claims/test_beyond_paper.py --tier full --device cpu -k B4-full-mlp_l3-fashion_mnist-lr1e-3-B32",
     "roofline": "benchmarks/roofline.py",
 }
 

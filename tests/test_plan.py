@@ -99,9 +99,9 @@ def test_runs_are_deduplicated_across_claims_and_follow_tier_and_device(tmp_path
     needed = planned_specs(rows, context)
     assert len(needed) == 2 * len(PAPER_SEEDS)
     assert needed[SPEC.replace(seed=1, engine="fast")] == {"a::t[1]": "C1", "b::t[2]": "C7"}
-    full_on_gpu = planned_specs(rows, ClaimContext(tier="full", gpu=True, data_root=None, store=store))
+    full_on_gpu = planned_specs(rows, ClaimContext(tier="full", gpu=False, data_root=None, store=store, requested_device="cuda"))
     assert SPEC.replace(model="resnet10", seed=1, engine="fast") in full_on_gpu
-    full_on_cpu = planned_specs(rows, ClaimContext(tier="full", gpu=False, data_root=None, store=store))
+    full_on_cpu = planned_specs(rows, ClaimContext(tier="full", gpu=False, data_root=None, store=store, requested_device="cpu"))
     assert SPEC.replace(model="resnet10", seed=1, engine="naive") in full_on_cpu
 
 

@@ -49,7 +49,7 @@ def prepare_data(spec: DataSpec, root: str | None = None) -> PreparedData:
     if spec.shift == "domain":
         from .bigearthnet.domain import domain_shift_data
 
-        return domain_shift_data(spec, root)
+        return PreparedData(**domain_shift_data(spec, root))
     train_images, train_labels = load_dataset(spec.dataset, root, train=True)
     test_images, test_labels = load_dataset(spec.dataset, root, train=False)
     stats = channel_stats(train_images) if spec.normalization == "centered" else None

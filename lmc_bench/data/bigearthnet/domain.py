@@ -119,9 +119,8 @@ def band_set(cache: PackedCache, selection: str) -> BandSet:
 
 
 def domain_shift_data(spec, root: str | Path | None):
-    """:class:`~lmc_bench.data.prepare.PreparedData` of a domain-shift DataSpec (Table II)."""
-    from ..prepare import PreparedData
-
+    """The fields of :class:`~lmc_bench.data.prepare.PreparedData` for a domain-shift DataSpec
+    (Table II), as a dict."""
     cache = domain_cache(spec.dataset, root, spec.resampling)
     sets = [band_set(cache, selection) for selection in spec.bands]
     train_rows, test_rows = cache.rows("train"), cache.rows("test")
@@ -136,8 +135,8 @@ def domain_shift_data(spec, root: str | Path | None):
     train_x, train_y = both(train_rows)
     test_x, test_y = both(test_rows)
     n = len(train_rows)
-    return PreparedData(train_x=train_x, train_y=train_y, subset_a=torch.arange(n), subset_b=torch.arange(n, 2 * n),
-                        test_x=test_x, test_y=test_y)
+    return dict(train_x=train_x, train_y=train_y, subset_a=torch.arange(n), subset_b=torch.arange(n, 2 * n),
+                test_x=test_x, test_y=test_y)
 
 
 def data_problem(dataset: str, root: str | Path | None) -> str:
