@@ -6,11 +6,11 @@ instead of 29,997, B = 32 needs lr 1.5e-2 for the g of the paper's lr 1e-3 (0.92
 
 import pytest
 
-from lmc_bench.claims import Bound, ClaimRow, Trend, paper_setting, paper_spec, smoke_setting
+from lmc_bench.claims import Bound, ClaimRow, Trend, format_lr, paper_setting, paper_spec, smoke_setting
 from lmc_bench.paper_tables import TABLE_VI, printed_verdict, verdict_of, verdict_text
 
 SMOKE_LR = 1.5e-2
-SCALED = f"N = 2,000 per subset instead of 29,997; at B=32 the learning rate is raised to {SMOKE_LR:g} for the paper's 1e-3"
+SCALED = f"N = 2,000 per subset instead of 29,997; at B=32 the learning rate is raised to {format_lr(SMOKE_LR)} for the paper's 1e-3"
 
 C1_TITLE = "Covariate shift alone makes deep models unstable at small batch; one-hidden-layer MLPs stay stable"
 C1_FULL = [

@@ -28,6 +28,13 @@ class ClaimTest:
     finding: str = ""
 
 
+def pytest_config_args(claims_dir: Path = CLAIMS_DIR) -> list[str]:
+    """pytest arguments that run the claim suite with the repository's settings from any working
+    folder (``--rootdir`` alone would leave the markers and options of pyproject.toml unread)."""
+    root = claims_dir.parent
+    return ["-c", str(root / "pyproject.toml"), "--rootdir", str(root)]
+
+
 class _Collector:
     """pytest plugin that keeps the collected claim tests."""
 
@@ -51,7 +58,7 @@ def collect_claim_tests(selection: list[str] | tuple[str, ...] = (), claims_dir:
     if not claims_dir.is_dir():
         raise FileNotFoundError(f"claim tests not found at {claims_dir}; install from a checkout with pip install -e .")
     collector = _Collector()
-    args = [str(claims_dir), "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark", "--rootdir", str(claims_dir.parent), *selection]
+    args = [str(claims_dir), "--collect-only", "-q", "-p", "no:cacheprovider", "-p", "no:benchmark", *pytest_config_args(claims_dir), *selection]
     with contextlib.redirect_stdout(io.StringIO()) as output:
         code = pytest.main(args, plugins=[collector])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):

@@ -182,7 +182,7 @@ def existing_store(path: str) -> ResultsStore:
 
 
 def verify_claims(args) -> int:
-    from .claim_catalog import CLAIMS_DIR
+    from .claim_catalog import CLAIMS_DIR, pytest_config_args
     from .claims import dataset_problem
 
     selection = selection_args(args)
@@ -194,7 +194,7 @@ def verify_claims(args) -> int:
     if args.tier == "full":
         _warn_full_tier_gaps(args, dataset_problem)
     command = [sys.executable, "-m", "pytest", str(CLAIMS_DIR), "-q", "-r", "fEX", "-p", "no:cacheprovider", "-p", "no:benchmark",
-               "--rootdir", str(CLAIMS_DIR.parent), "--tier", args.tier, "--results-dir", args.results_dir,
+               *pytest_config_args(), "--tier", args.tier, "--results-dir", args.results_dir,
                "--device", args.device, *selection]
     if args.gpu:
         command.append("--gpu")

@@ -370,7 +370,11 @@ def recommendations_table(records: list[dict], claims_by_hash: dict | None = Non
     for r in records:
         groups[configuration_key(r)].append(r)
     rows = []
-    for runs in sorted(groups.values(), key=lambda rs: describe_spec_of(rs[0])):
+    def order(runs):
+        spec = runs[0]["spec"]
+        return (spec["model"], spec["data"]["dataset"], spec["train"]["lr"], spec["train"]["batch_size"], describe_spec_of(runs[0]))
+
+    for runs in sorted(groups.values(), key=order):
         spec = runs[0]["spec"]
         finite = [r for r in runs if not r.get("diverged")]
         deltas = np.array([r["metrics"]["delta"] for r in finite], dtype=float)

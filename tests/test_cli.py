@@ -116,6 +116,16 @@ def test_verify_selects_claims_and_keeps_earlier_outcomes(tmp_path, capsys, stub
     assert store.claim_outcome("earlier") == EARLIER
 
 
+def test_verify_runs_pytest_with_the_repository_settings_from_any_folder(tmp_path, capsys, stub_pytest, monkeypatch):
+    """Markers and options of pyproject.toml apply although pytest starts outside the repository."""
+    monkeypatch.chdir(tmp_path)
+    run_cli(["verify", "-k", "C9", "--results-dir", str(tmp_path / "s"), "--report-dir", str(tmp_path / "r")], capsys)
+    [command] = stub_pytest
+    result = subprocess.run([*command, "--collect-only", "-W", "error::pytest.PytestUnknownMarkWarning"], capture_output=True,
+                            text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0 and "2/" in result.stdout, result.stdout + result.stderr
+
+
 def test_verify_reports_an_empty_selection(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli.subprocess, "call", lambda command: 5)
     code, out = run_cli(["verify", "-k", "nothing_matches", "--results-dir", str(tmp_path / "s"), "--report-dir", str(tmp_path / "r")], capsys)
