@@ -2,7 +2,8 @@
 
 A *layer* is one module's group of state-dict keys, named by the module's path: a Linear or
 Conv2d layer's weight with its bias; a BatchNorm layer's weight, bias and running statistics.
-Layers are listed shallow first (state-dict order, which follows the order of definition).
+Layers are listed in the order of the model's state dict (the order of definition: shallow first
+for every network here).
 
 Single-layer interpolation (:func:`interpolate_layer`), base A:
 ``Θ_l(λ) = Θ_A`` with layer ``l`` replaced by ``(1−λ) Θ_A[l] + λ Θ_B[l]`` (base B: the rest from Θ_B).
@@ -64,7 +65,8 @@ STACK_BYTES = 256 * 2**20
 
 
 def layer_groups(state: Mapping[str, torch.Tensor]) -> dict[str, tuple[str, ...]]:
-    """Layer name (the module path) -> its state-dict keys, shallow first."""
+    """Layer name (the module path) -> its state-dict keys, in the state's key order (a model's own
+    ``state_dict()`` lists them shallow first)."""
     groups: dict[str, list[str]] = {}
     for key in state:
         groups.setdefault(key.rpartition(".")[0], []).append(key)
@@ -155,10 +157,15 @@ class LayerwisePaths:
         """The whole network's barrier against the same reference (Eq. 1)."""
         return float(self.full_loss.max() - self.reference)
 
+    def midpoint_mixtures(self) -> np.ndarray:
+        """(2 bases, layers): L(Θ_l(½)) − ½(L(Θ_A) + L(Θ_B)), the value the public code of the
+        layer-wise paper reads as the layer-wise barrier."""
+        return self.loss[:, :, self.lambdas.index(0.5)] - self.reference
+
     def midpoint_barriers(self) -> np.ndarray:
-        """Per layer: mean over both bases of L(Θ_l(½)) − ½(L(Θ_A) + L(Θ_B)); the quantity that
+        """Per layer: the mean of :meth:`midpoint_mixtures` over both bases; the quantity that
         :func:`lmc_bench.barrier_prediction.predict_barrier` predicts per layer."""
-        return self.loss[:, :, self.lambdas.index(0.5)].mean(axis=0) - self.reference
+        return self.midpoint_mixtures().mean(axis=0)
 
     def full_midpoint_barrier(self) -> float:
         return float(self.full_loss[self.lambdas.index(0.5)] - self.reference)
@@ -170,6 +177,7 @@ class LayerwisePaths:
             "lambdas": list(self.lambdas),
             "reference": self.reference,
             "barriers": self.barriers().tolist(),
+            "midpoint_mixtures": self.midpoint_mixtures().tolist(),
             "midpoint_barriers": self.midpoint_barriers().tolist(),
             "full_barrier": self.full_barrier(),
             "full_midpoint_barrier": self.full_midpoint_barrier(),
@@ -189,11 +197,12 @@ def layerwise_barriers(template: nn.Module, state_a: Tensors, state_b: Tensors, 
                        lambdas: Sequence[float], device="cpu", max_models: int | None = None) -> dict[str, LayerwisePaths]:
     """Single-layer interpolation paths of every layer for both bases, and the whole-network path,
     on every data set of ``datasets`` (name -> (images, labels)). ``lambdas`` must run from 0 to 1
-    and contain ½. ``template`` is a model of the architecture (its weights are not used)."""
+    and contain ½. ``template`` is a model of the architecture (its weights are not used); it
+    also fixes the order of the layers."""
     lambdas = tuple(float(lam) for lam in lambdas)
     if lambdas[0] != 0.0 or lambdas[-1] != 1.0 or 0.5 not in lambdas:
         raise ValueError(f"lambdas must run from 0 to 1 and contain 0.5, got {lambdas}")
-    layers = tuple(layer_groups(state_a))
+    layers = tuple(layer_groups(template.state_dict()))
     states = [interpolate_state(state_a, state_b, lam) for lam in lambdas]
     index = {}
     for base in BASES:
@@ -245,7 +254,7 @@ def cumulative_barriers(template: nn.Module, state_a: Tensors, state_b: Tensors,
                         max_models: int | None = None) -> dict[str, CumulativeBarriers]:
     """L(mixture) − ½(L(Θ_A) + L(Θ_B)) at λ = ½ as layers are added one at a time in each order,
     for both bases, on every data set; one stacked evaluation for all orders and bases."""
-    layers = tuple(layer_groups(state_a))
+    layers = tuple(layer_groups(template.state_dict()))
     sequences = {order: layer_order(layers, order, seed) for order in orders}
     states = [state_a, state_b, interpolate_state(state_a, state_b, 0.5)]
     index = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import plots
+from . import layerwise_plots, plots
 from .store import ResultsStore
 
 STATUS_MARK = {"passed": "✅ reproduced", "failed": "❌ not reproduced", "not reproduced": "❌ not reproduced (known finding)",
@@ -74,6 +74,7 @@ def _claim_figures(outcome: dict, records_by_hash: dict) -> list[Figure]:
     if any("norm_a" in r["metrics"] for _, records in settings for r in records):
         figures.append(Figure(plots.polar_paths(settings), stem + "_polar.png",
                               "Polar plot (Fig. 15): angle between Θ_A and Θ(λ) against test loss, one curve per seed"))
+    figures += [Figure(fig, f"{stem}_{suffix}.png", caption) for fig, suffix, caption in layerwise_plots.claim_figures(outcome)]
     return figures
 
 
@@ -178,7 +179,7 @@ def build_report(store: ResultsStore, out_dir: str | Path, title_note: str = "")
                 + (f"Scaled analogue: {o['analogue']}\n\n" if o["analogue"] else "")
                 + (f"Reason: {o['reason']}\n\n" if o["reason"] else "") + checks)
         header = ["setting", "paper configuration", "paper barrier / Δ", "ours barrier / Δ", "g paper", "g ours", "Δ per seed"]
-        extras = {k: v for k, v in o["extra"].items() if k not in ("verdicts", "ensembles")}
+        extras = {k: v for k, v in o["extra"].items() if k not in ("verdicts", "ensembles", *layerwise_plots.EXTRA_KEYS)}
         tables = [(header, settings_rows)]
         if ensemble_rows(o):
             tables.append((ENSEMBLE_HEADER, ensemble_rows(o)))
