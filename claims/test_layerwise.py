@@ -4,12 +4,12 @@ curvature predicts it.
 B2 (layer-wise LMC, Adilova et al., ICLR 2024): on pairs the suite finds unstable, interpolating
 one layer at a time (the rest from Θ_A or Θ_B) meets no barrier although the whole-network path
 does. Asserted on the test set, with ½(L(Θ_A) + L(Θ_B)) of the full endpoints as reference: the
-whole network's barrier (Eq. 1) is at least 0.1 (C2's threshold for "a barrier"); every single-layer
-mixture at λ = ½, with either base, stays below half of it (the value the public code of the
-layer-wise paper reads); and so does every layer's barrier over the whole λ grid (max over λ and
-both bases, the definition of :mod:`lmc_bench.layerwise`). The training-data barriers and the
-cumulative barriers (layers added shallow first, deep first, in a random order) are recorded for
-the report's heat maps and curves.
+whole network's barrier (Eq. 1) is at least 0.1 (C2's threshold for "a barrier"), and the single
+layers stay below half of it, in two readings (one test each): at λ = ½, every single-layer mixture
+with either base (the value the public code of the layer-wise paper reads), and over the whole λ
+grid, every layer's barrier (max over λ and both bases, the definition of
+:mod:`lmc_bench.layerwise`). The training-data barriers and the cumulative barriers (layers added
+shallow first, deep first, in a random order) are recorded for the report's heat maps and curves.
 
 B3 (second-order predictor, motivated by Singh et al., "Landscaping Linear Mode Connectivity"):
 a question, not a foregone answer. Across the pairs of the tier, is the measured midpoint barrier
@@ -54,24 +54,51 @@ FULL_INDEPENDENT = paper_setting(
     _independent(paper_spec("mlp_l3", "cifar10", 1e-3, 32, shift="none", noise="different", on_train=True)))
 
 B2_TITLE = "A single layer carries no barrier where the whole network has one (layer-wise LMC)"
-B2_EXPECTATION = (f"test set: whole-network barrier ≥ {BARRIER_PRESENT:g}; every single-layer mixture at λ = ½ and "
-                  f"every layer's barrier over the λ grid < {LAYER_SHARE:g} × the whole network's")
+B2_SECTION = "beyond the paper (Adilova et al.)"
+READINGS = {
+    "midpoint": "every single-layer mixture at λ = ½ (either base)",
+    "grid": "every layer's barrier over the λ grid (max over λ and both bases)",
+}
 SMOKE_LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """λ grid of the smoke tier's layer-wise pass (the full tier uses the run's 11-point grid)."""
 SMOKE_ANALOGUE = ("the suite's unstable MLP L3 smoke pairs on the bundled MNIST sample (C1 and C2b analogues); "
                   "layer-wise λ grid 0, ¼, ½, ¾, 1")
-B2_ROWS = [
-    *(ClaimRow("B2", B2_TITLE, "beyond the paper (Adilova et al.)", "full", (s,), B2_EXPECTATION + " (mean over seeds)")
-      for s in (FULL_L3, FULL_RESNET, FULL_INDEPENDENT)),
-    *(ClaimRow("B2", B2_TITLE, "beyond the paper (Adilova et al.)", "smoke", (s,), B2_EXPECTATION + ", on every seed",
-               analogue=SMOKE_ANALOGUE)
-      for s in (SMOKE_L3, SMOKE_INDEPENDENT)),
+
+
+def _b2_row(tier: str, setting, reading: str) -> ClaimRow:
+    scope = ", on every seed" if tier == "smoke" else " (means over seeds)"
+    expectation = (f"test set: whole-network barrier ≥ {BARRIER_PRESENT:g} and {READINGS[reading]} "
+                   f"< {LAYER_SHARE:g} × the whole network's barrier{scope}")
+    return ClaimRow("B2", B2_TITLE, B2_SECTION, tier, (setting,), expectation, analogue=SMOKE_ANALOGUE if tier == "smoke" else "")
+
+
+SMOKE_INPUT_LAYER_FINDING = (
+    "not reproduced at smoke scale: at λ = ½ the input layer alone (worse base) lies 1.6-5.8 above ½(L_A + L_B) on "
+    "the test set, about as high as or higher than the whole network's barrier (0.77-2.0), on every seed; the two "
+    "middle layers stay at or below 0.16"
+)
+SMOKE_GRID_FINDING = (
+    "not reproduced at smoke scale: over the λ grid the single-layer paths climb far above the whole network's barrier "
+    "towards λ = 1, where one layer is taken whole from the other model: largest layer barrier 8.8-56 (shared init, "
+    "lr 1.5e-2; whole network 0.77-2.0) and 3.7-6.3 (independent init; whole network 0.81-1.06), on every seed"
+)
+
+
+def _finding(reason: str):
+    return pytest.mark.xfail(reason=reason, raises=AssertionError, strict=True)
+
+
+B2_PARAMS = [
+    *((reading, _b2_row("full", s, reading)) for s in (FULL_L3, FULL_RESNET, FULL_INDEPENDENT) for reading in READINGS),
+    pytest.param("midpoint", _b2_row("smoke", SMOKE_L3, "midpoint"), marks=_finding(SMOKE_INPUT_LAYER_FINDING)),
+    ("midpoint", _b2_row("smoke", SMOKE_INDEPENDENT, "midpoint")),
+    *(pytest.param("grid", _b2_row("smoke", s, "grid"), marks=_finding(SMOKE_GRID_FINDING)) for s in (SMOKE_L3, SMOKE_INDEPENDENT)),
 ]
 
 
 @cache
 def _layerwise(spec, store, data_root, device, tier) -> dict:
-    """Layer-wise pass of one run, once per session (B2 and B3 share it)."""
+    """Layer-wise pass of one run, once per session (B2's readings and B3 share it)."""
     return layerwise_summary(spec, store, data_root, device, SMOKE_LAMBDAS if tier == "smoke" else None)
 
 
@@ -80,35 +107,27 @@ def _layerwise_run(claim, spec) -> dict:
     return _layerwise(spec, context.store, context.data_root, context.device, claim.row.tier)
 
 
-@pytest.mark.parametrize("row", B2_ROWS, ids=lambda r: f"{r.tier}-{r.id}")
-def test_b2_single_layers_carry_no_barrier(row, claim):
+@pytest.mark.parametrize("reading, row", B2_PARAMS, ids=lambda p: p if isinstance(p, str) else f"{p.tier}-{p.id}")
+def test_b2_single_layers_carry_no_barrier(reading, row, claim):
     setting = row.settings[0]
     claim.measure(setting)
     runs = [_layerwise_run(claim, spec) for spec in claim.specs(setting)]
-    claim.note("layerwise", {setting.label: runs})
+    if reading == "midpoint":  # the figures once per setting
+        claim.note("layerwise", {setting.label: runs})
     tests = [run["test"] for run in runs]
     full = np.array([test["full_barrier"] for test in tests])
-    at_half = [np.max(test["midpoint_mixtures"], axis=0) for test in tests]  # per layer, worse base
-    over_grid = [np.array(test["barriers"]) for test in tests]
-
-    def largest(per_layer: list[np.ndarray]) -> str:
-        return str([f"{v.max():.3f} (layer {test['layers'][int(v.argmax())]})" for v, test in zip(per_layer, tests)])
-
-    per_seed = (f"whole network per seed {full.round(3).tolist()}; largest single-layer value at λ = ½ per seed "
-                f"{largest(at_half)}; over the grid {largest(over_grid)}")
-    at_half, over_grid = np.array([v.max() for v in at_half]), np.array([v.max() for v in over_grid])
-    smoke = row.tier == "smoke"
-
-    def below(values: np.ndarray, bound: np.ndarray) -> bool:
-        """values < bound on every seed (smoke tier), or on the means over seeds (full tier)."""
-        return bool(np.all(values < bound)) if smoke else bool(values.mean() < bound.mean())
-
-    present = bool(np.all(full >= BARRIER_PRESENT)) if smoke else bool(full.mean() >= BARRIER_PRESENT)
-    claim.check(f"whole-network test barrier ≥ {BARRIER_PRESENT:g}", present, per_seed)
-    claim.check(f"every single-layer mixture at λ = ½ (either base) < {LAYER_SHARE:g} × the whole network's barrier",
-                below(at_half, LAYER_SHARE * full), per_seed)
-    claim.check(f"every layer's barrier over the λ grid < {LAYER_SHARE:g} × the whole network's",
-                below(over_grid, LAYER_SHARE * full), per_seed)
+    per_layer = [np.max(test["midpoint_mixtures"], axis=0) if reading == "midpoint" else np.array(test["barriers"])
+                 for test in tests]
+    largest = np.array([values.max() for values in per_layer])
+    where = [test["layers"][int(values.argmax())] for values, test in zip(per_layer, tests)]
+    detail = (f"whole network per seed {full.round(3).tolist()}; largest single layer per seed {largest.round(3).tolist()} "
+              f"(layers {where})")
+    if row.tier == "smoke":
+        present, small = bool(np.all(full >= BARRIER_PRESENT)), bool(np.all(largest < LAYER_SHARE * full))
+    else:
+        present, small = bool(full.mean() >= BARRIER_PRESENT), bool(largest.mean() < LAYER_SHARE * full.mean())
+    claim.check(f"whole-network test barrier ≥ {BARRIER_PRESENT:g}", present, detail)
+    claim.check(f"{READINGS[reading]} < {LAYER_SHARE:g} × the whole network's barrier", small, detail)
 
 
 B3_TITLE = "Local curvature ranks the midpoint barriers (second-order predictor)"
@@ -147,12 +166,12 @@ B3_ROWS = [
     ClaimRow("B3", B3_TITLE, "beyond the paper (Singh et al.)", "smoke", SMOKE_SETTINGS, B3_EXPECTATION,
              analogue="every pair the smoke tier trains (11 configurations x 5 seeds); per layer the MLP L3 pairs of B2"),
 ]
-LAYERWISE_SETTINGS = {s.label for row in B2_ROWS for s in row.settings}
+LAYERWISE_SETTINGS = {s.label for s in (SMOKE_L3, SMOKE_INDEPENDENT, FULL_L3, FULL_RESNET, FULL_INDEPENDENT)}
 
 
 def _spearman(predicted: list[float], measured: list[float]) -> dict:
-    result = spearmanr(predicted, measured, alternative="greater")
-    return {"rho": float(result.statistic), "p_one_sided": float(result.pvalue), "n": len(measured)}
+    rho, p_value = spearmanr(predicted, measured, alternative="greater")
+    return {"rho": float(rho), "p_one_sided": float(p_value), "n": len(measured)}
 
 
 @pytest.mark.parametrize("row", B3_ROWS, ids=lambda r: r.tier)

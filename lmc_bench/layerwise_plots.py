@@ -8,6 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.colors import SymLogNorm  # noqa: E402
 
 EXTRA_KEYS = ("layerwise", "barrier_prediction")
 """Outcome extras drawn here (too long to print as numbers in the report)."""
@@ -16,7 +17,10 @@ ORDER_STYLES = {"shallow": "-", "deep": "--", "random": ":"}
 
 
 def _heat(ax, values: np.ndarray, rows: list[str], columns: list[str], title: str) -> None:
-    image = ax.imshow(values, aspect="auto", cmap="viridis")
+    """Annotated heat map; colours on a symmetric log scale (single layers can reach many times the
+    whole network's barrier)."""
+    norm = SymLogNorm(linthresh=0.1, vmin=min(values.min(), 0.0), vmax=max(values.max(), 0.1))
+    image = ax.imshow(values, aspect="auto", cmap="viridis", norm=norm)
     ax.set_yticks(range(len(rows)), rows, fontsize=6)
     ax.set_xticks(range(len(columns)), columns, fontsize=6, rotation=90 if len(columns) > 6 else 0)
     if values.size <= 120:
@@ -27,8 +31,9 @@ def _heat(ax, values: np.ndarray, rows: list[str], columns: list[str], title: st
 
 
 def layer_heat_maps(label: str, runs: list[dict]) -> plt.Figure:
-    """Per data set: barrier of each layer and of the whole network per run (seed), and the mean over
-    runs of max over bases of L(Θ_l(λ)) − ½(L(Θ_A) + L(Θ_B)) per layer and λ."""
+    """Per data set: barrier of each layer and of the whole network per run (seed), and, mean over
+    runs, L(Θ_l(λ)) − ½(L(Θ_A) + L(Θ_B)) per layer and λ with layer l mixed into Θ_A (at λ = 1 it
+    is Θ_B's layer in Θ_A), beside the whole-network path."""
     data_sets = [name for name in ("test", "train") if name in runs[0]]
     fig, axes = plt.subplots(len(data_sets), 2, figsize=(9.5, 1.2 + 2.2 * len(data_sets)), squeeze=False)
     for (ax_runs, ax_lambda), name in zip(axes, data_sets):
@@ -36,10 +41,10 @@ def layer_heat_maps(label: str, runs: list[dict]) -> plt.Figure:
         rows = ["whole network", *first["layers"]]
         per_run = np.array([[run[name]["full_barrier"], *run[name]["barriers"]] for run in runs]).T
         _heat(ax_runs, per_run, rows, [f"seed {run['seed']}" for run in runs], f"{name}: barrier per layer and run")
-        excess = np.array([np.max(np.array(run[name]["loss"]) - run[name]["reference"], axis=0) for run in runs]).mean(0)
+        into_a = np.mean([np.array(run[name]["loss"])[0] - run[name]["reference"] for run in runs], axis=0)
         full = np.mean([np.array(run[name]["full_loss"]) - run[name]["reference"] for run in runs], axis=0)
-        _heat(ax_lambda, np.vstack([full, excess]), rows, [f"{lam:g}" for lam in first["lambdas"]],
-              f"{name}: L(mixture) − ½(L_A + L_B) along λ (mean over runs)")
+        _heat(ax_lambda, np.vstack([full, into_a]), rows, [f"{lam:g}" for lam in first["lambdas"]],
+              f"{name}: layer mixed into Θ_A, L − ½(L_A + L_B) along λ (mean over runs)")
     fig.suptitle(f"B2 layer-wise barriers: {label}", fontsize=9)
     fig.tight_layout()
     return fig
@@ -52,13 +57,15 @@ def cumulative_curves(label: str, runs: list[dict]) -> plt.Figure:
     fig, axes = plt.subplots(1, len(data_sets), figsize=(4.6 * len(data_sets), 3.4), squeeze=False)
     for ax, name in zip(axes[0], data_sets):
         orders = runs[0][name]["cumulative"]["orders"]
-        for index, order in enumerate(orders):
+        for index, order in enumerate(o for o in ORDER_STYLES if o in orders):
             values = np.array([np.mean(run[name]["cumulative"]["values"][order], axis=0) for run in runs])
             k = np.arange(1, values.shape[1] + 1)
-            line = ax.plot(k, values.mean(0), ORDER_STYLES.get(order, "-"), marker="o", ms=3, color=f"C{index}",
-                           label=f"{order} first" if order != "random" else "random order")[0]
+            shown = ', '.join(orders[order][:6]) + (', …' if len(orders[order]) > 6 else '')
+            legend = f"{order} first" if order != "random" else f"random order ({shown})"
+            line = ax.plot(k, values.mean(0), ORDER_STYLES[order], marker="o", ms=3, color=f"C{index}", label=legend)[0]
             ax.fill_between(k, values.min(0), values.max(0), color=line.get_color(), alpha=0.15)
         ax.axhline(np.mean([run[name]["full_midpoint_barrier"] for run in runs]), color="grey", lw=1, ls=":")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("layers mixed at λ = ½")
         ax.set_ylabel("L(mixture) − ½(L_A + L_B)")
         ax.set_title(name, fontsize=8)
