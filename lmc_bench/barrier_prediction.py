@@ -18,9 +18,9 @@ so
 
     B_mid = ¼(∇L(Θ_A) − ∇L(Θ_B))ᵀΔ + (1/16) Δᵀ(H(Θ_A) + H(Θ_B))Δ + O(‖Δ‖⁴).
 
-Expanding every endpoint term around λ = ½ shows the error exactly: f⁗(½)/128 + O(‖Δ‖⁶) for
-the endpoint form, −f⁗(½)/384 + O(‖Δ‖⁶) for the midpoint form. Both are exact on a quadratic
-loss, and both errors fall 16-fold when Δ is halved about a fixed midpoint.
+Expanding every endpoint term around λ = ½ gives the error (prediction minus B_mid) exactly:
+f⁗(½)/128 + O(‖Δ‖⁶) for the endpoint form, f⁗(½)/384 + O(‖Δ‖⁶) for the midpoint form. Both forms
+are exact on a quadratic loss, and both errors fall 16-fold when Δ is halved about a fixed midpoint.
 
 *Per layer* (``layer=``): Δ_l is Δ restricted to the layer's keys (zero elsewhere). The measured
 per-layer midpoint barrier (:meth:`lmc_bench.layerwise.LayerwisePaths.midpoint_barriers`) is

@@ -180,6 +180,14 @@ def test_error_falls_sixteenfold_when_delta_halves(form):
     assert all(14 < r < 18 for r in _ratios(errors)), (_ratios(errors), errors)
 
 
+def test_leading_errors_are_f4_over_128_and_f4_over_384():
+    """Both leading errors are multiples of f⁗(½): the endpoint form's is three times the midpoint form's."""
+    steps = (0.0625,)
+    endpoint = _errors_about_a_fixed_midpoint(steps, predict_barrier, _midpoint_barrier)[0]
+    midpoint = _errors_about_a_fixed_midpoint(steps, partial(predict_barrier, at="midpoint"), _midpoint_barrier)[0]
+    assert endpoint / midpoint == pytest.approx(3.0, rel=0.02)
+
+
 def test_layer_error_falls_sixteenfold_when_delta_halves():
     """Per layer the error is O(‖Δ_l‖³‖Δ‖): fourth order as well when Δ is halved."""
     errors = _errors_about_a_fixed_midpoint((0.125, 0.0625, 0.03125), partial(predict_barrier, layer="3"),
