@@ -111,6 +111,10 @@ def pytest_terminal_summary(terminalreporter):
                  [[r["strategy"], r["m"], r["batch_size"], f"{r['step_ms']:.2f} / {r['step_ms_median']:.2f}",
                    f"{r['step_ms'] / r['m']:.3f}"]
                   for r in ROWS if "step_ms" in r])
+    _write_table(write, ["model", "work", "s", "images", "ms/image", "epoch of the pair (s, images)", "x epoch"],
+                 [[r["model"], r["what"], f"{r['cost_seconds']:.2f}", r["images"], f"{r['ms_per_image']:.2f}",
+                   f"{r['epoch_seconds']:.2f}, {r['epoch_images']}", f"{r['ratio']:.2f}"]
+                  for r in ROWS if "cost_seconds" in r])
 
 
 def _write_table(write, header: list[str], rows: list[list]) -> None:

@@ -22,7 +22,7 @@ from typing import Callable
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import paper_table_views, plots, plots_domain
+from . import layerwise_plots, paper_table_views, plots, plots_domain
 from .document import Bullets, Code, Document, Heading, Image, Paragraph, Raw, Strong, Table, Verdict, to_html, to_markdown
 from .naming import describe_spec, format_lr
 from .progress import announce
@@ -302,6 +302,7 @@ def _claim_figures(outcome: dict, inputs: ReportInputs) -> list[Image]:
                        f"{stem}_{d}.png", f"{outcome['claim']}: loss and accuracy along the path on the {plots.PATH_DATA[d]} "
                                           f"(mean over seeds, band = min–max)")
                for d in data]
+    figures += [_figure(fig, f"{stem}_{suffix}.png", caption) for fig, suffix, caption in layerwise_plots.claim_figures(outcome)]
     band_pairs = plots_domain.band_pair_figure(settings)
     if band_pairs is not None:
         figures.append(_figure(band_pairs, stem + "_band_pairs.png", plots_domain.BAND_PAIR_CAPTION))
@@ -328,7 +329,7 @@ def claim_section(outcome: dict, inputs: ReportInputs) -> list:
         blocks.append(Table(SETTINGS_HEADER, tuple(map(tuple, settings_rows(o, inputs)))))
     if ensemble_rows(o):
         blocks.append(Table(ENSEMBLE_HEADER, tuple(map(tuple, ensemble_rows(o)))))
-    extras = {k: v for k, v in o["extra"].items() if k not in ("verdicts", "ensembles")}
+    extras = {k: v for k, v in o["extra"].items() if k not in ("verdicts", "ensembles", *layerwise_plots.EXTRA_KEYS)}
     if extras:
         blocks.append(Bullets(tuple(f"{EXTRA_NAMES.get(k, k.replace('_', ' '))}: {format_value(v)}" for k, v in extras.items())))
     return blocks + _claim_figures(o, inputs)
