@@ -41,18 +41,13 @@ def _independent(spec):
     return spec.replace(**{"train.init": "independent"})
 
 
-SMOKE_L3 = smoke_setting("mlp_l3, bundled MNIST, B=32, lr 1.5e-2", paper_spec("mlp_l3", "mnist_bundled", 1.5e-2, 32),
+SMOKE_L3 = smoke_setting("", paper_spec("mlp_l3", "mnist_bundled", 1.5e-2, 32),
                          ("mnist", 1e-3, 32))
-SMOKE_INDEPENDENT = smoke_setting(
-    "mlp_l3, bundled MNIST, independent init, same subset, different noise",
-    _independent(paper_spec("mlp_l3", "mnist_bundled", 1e-3, 32, shift="none", noise="different", on_train=True)),
+SMOKE_INDEPENDENT = smoke_setting("", _independent(paper_spec("mlp_l3", "mnist_bundled", 1e-3, 32, shift="none", noise="different", on_train=True)),
     ("cifar10", 1e-3, 32))
-FULL_L3 = paper_setting("mlp_l3, mnist, B=32, lr 1e-3", paper_spec("mlp_l3", "mnist", 1e-3, 32))
-FULL_RESNET = paper_setting("resnet22, mnist, lr 1e-3, B=1024, 20/80, different noise",
-                            paper_spec("resnet22", "mnist", 1e-3, 1024, shift="label_imbalance", noise="different"))
-FULL_INDEPENDENT = paper_setting(
-    "mlp_l3, cifar10, independent init, same subset, different noise",
-    _independent(paper_spec("mlp_l3", "cifar10", 1e-3, 32, shift="none", noise="different", on_train=True)))
+FULL_L3 = paper_setting("", paper_spec("mlp_l3", "mnist", 1e-3, 32))
+FULL_RESNET = paper_setting("", paper_spec("resnet22", "mnist", 1e-3, 1024, shift="label_imbalance", noise="different"))
+FULL_INDEPENDENT = paper_setting("", _independent(paper_spec("mlp_l3", "cifar10", 1e-3, 32, shift="none", noise="different", on_train=True)))
 
 B2_TITLE = "A single layer carries no barrier where the whole network has one (layer-wise LMC)"
 B2_SECTION = "beyond the paper (Adilova et al.)"
@@ -89,11 +84,14 @@ def _finding(reason: str):
     return pytest.mark.xfail(reason=reason, raises=AssertionError, strict=True)
 
 
-B2_PARAMS = [
-    *((reading, _b2_row("full", s, reading)) for s in (FULL_L3, FULL_RESNET, FULL_INDEPENDENT) for reading in READINGS),
-    pytest.param("midpoint", _b2_row("smoke", SMOKE_L3, "midpoint"), marks=_finding(SMOKE_INPUT_LAYER_FINDING)),
-    ("midpoint", _b2_row("smoke", SMOKE_INDEPENDENT, "midpoint")),
-    *(pytest.param("grid", _b2_row("smoke", s, "grid"), marks=_finding(SMOKE_GRID_FINDING)) for s in (SMOKE_L3, SMOKE_INDEPENDENT)),
+B2_MIDPOINT_ROWS = [
+    *(_b2_row("full", s, "midpoint") for s in (FULL_L3, FULL_RESNET, FULL_INDEPENDENT)),
+    pytest.param(_b2_row("smoke", SMOKE_L3, "midpoint"), marks=_finding(SMOKE_INPUT_LAYER_FINDING)),
+    _b2_row("smoke", SMOKE_INDEPENDENT, "midpoint"),
+]
+B2_GRID_ROWS = [
+    *(_b2_row("full", s, "grid") for s in (FULL_L3, FULL_RESNET, FULL_INDEPENDENT)),
+    *(pytest.param(_b2_row("smoke", s, "grid"), marks=_finding(SMOKE_GRID_FINDING)) for s in (SMOKE_L3, SMOKE_INDEPENDENT)),
 ]
 
 
@@ -108,8 +106,17 @@ def _layerwise_run(claim, spec) -> dict:
     return _layerwise(spec, context.store, context.data_root, context.device, claim.row.tier)
 
 
-@pytest.mark.parametrize("reading, row", B2_PARAMS, ids=lambda p: p if isinstance(p, str) else f"{p.tier}-{p.id}")
-def test_b2_single_layers_carry_no_barrier(reading, row, claim):
+@pytest.mark.parametrize("row", B2_MIDPOINT_ROWS, ids=lambda r: r.id)
+def test_b2_single_layers_at_the_midpoint(row, claim):
+    check_single_layers("midpoint", row, claim)
+
+
+@pytest.mark.parametrize("row", B2_GRID_ROWS, ids=lambda r: r.id)
+def test_b2_single_layers_over_the_grid(row, claim):
+    check_single_layers("grid", row, claim)
+
+
+def check_single_layers(reading: str, row, claim) -> None:
     setting = row.settings[0]
     claim.measure(setting)
     runs = [_layerwise_run(claim, spec) for spec in claim.specs(setting)]
@@ -135,30 +142,26 @@ B3_TITLE = "Local curvature ranks the midpoint barriers (second-order predictor)
 B3_EXPECTATION = (f"Spearman ρ(predicted, measured midpoint barrier) > 0 at one-sided p < {P_VALUE:g}, over every pair "
                   "and per layer over the pairs of B2")
 SMOKE_SETTINGS = (
-    smoke_setting("mlp_l1, bundled MNIST, B=32, lr 1.5e-2", paper_spec("mlp_l1", "mnist_bundled", 1.5e-2, 32), ("mnist", 1e-3, 32)),
+    smoke_setting("", paper_spec("mlp_l1", "mnist_bundled", 1.5e-2, 32), ("mnist", 1e-3, 32)),
     SMOKE_L3,
-    smoke_setting("mlp_l3, bundled MNIST, B=32, lr 1e-3", paper_spec("mlp_l3", "mnist_bundled", 1e-3, 32), ("mnist", 1e-4, 32)),
-    smoke_setting("mlp_l3, bundled MNIST, B=256, lr 1.5e-2", paper_spec("mlp_l3", "mnist_bundled", 1.5e-2, 256), ("mnist", 1e-3, 1024)),
-    smoke_setting("mlp_l1, bundled MNIST, B=32, lr 1e-3", paper_spec("mlp_l1", "mnist_bundled", 1e-3, 32), ("mnist", 1e-3, 32)),
-    smoke_setting("mlp_l1, bundled MNIST, B=64, lr 1e-3", paper_spec("mlp_l1", "mnist_bundled", 1e-3, 64), ("mnist", 1e-3, 1024)),
-    smoke_setting("mlp_l3, bundled MNIST, B=64, lr 1e-3", paper_spec("mlp_l3", "mnist_bundled", 1e-3, 64), ("mnist", 1e-3, 1024)),
-    smoke_setting("mlp_l1, bundled MNIST, B=64, lr 1e-3, 20/80, different noise",
-                  paper_spec("mlp_l1", "mnist_bundled", 1e-3, 64, shift="label_imbalance", noise="different"), ("mnist", 1e-3, 1024)),
-    smoke_setting("mlp_l1, bundled MNIST, B=64, lr 1e-3, [0,1]", paper_spec("mlp_l1", "mnist_bundled", 1e-3, 64, normalization="unit"),
-                  ("cifar10", 1e-3, 1024)),
-    smoke_setting("mlp_l1_bn, bundled MNIST, B=64, lr 1e-3, [0,1]",
-                  paper_spec("mlp_l1_bn", "mnist_bundled", 1e-3, 64, normalization="unit"), ("cifar10", 1e-3, 1024)),
+    smoke_setting("", paper_spec("mlp_l3", "mnist_bundled", 1e-3, 32), ("mnist", 1e-4, 32)),
+    smoke_setting("", paper_spec("mlp_l3", "mnist_bundled", 1.5e-2, 256), ("mnist", 1e-3, 1024)),
+    smoke_setting("", paper_spec("mlp_l1", "mnist_bundled", 1e-3, 32), ("mnist", 1e-3, 32)),
+    smoke_setting("", paper_spec("mlp_l1", "mnist_bundled", 1.5e-2, 256), ("mnist", 1e-3, 1024)),
+    smoke_setting("", paper_spec("mlp_l1", "mnist_bundled", 1e-3, 64, shift="label_imbalance", noise="different"),
+                  ("mnist", 1e-3, 1024)),
+    smoke_setting("", paper_spec("mlp_l1", "mnist_bundled", 1e-3, 64, normalization="unit"), ("cifar10", 1e-3, 1024)),
+    smoke_setting("", paper_spec("mlp_l1_bn", "mnist_bundled", 1e-3, 64, normalization="unit"), ("cifar10", 1e-3, 1024)),
     SMOKE_INDEPENDENT,
 )
 """Every configuration the smoke tier trains (C1-C4, C6-C9 and C2b)."""
 FULL_SETTINGS = (
     FULL_L3,
-    paper_setting("mlp_l3, mnist, B=1024, lr 1e-3", paper_spec("mlp_l3", "mnist", 1e-3, 1024)),
-    paper_setting("resnet22, mnist, lr 1e-3, B=1024", paper_spec("resnet22", "mnist", 1e-3, 1024)),
-    paper_setting("resnet22, mnist, lr 1e-4, B=1024, different noise", paper_spec("resnet22", "mnist", 1e-4, 1024, noise="different")),
+    paper_setting("", paper_spec("mlp_l3", "mnist", 1e-3, 1024)),
+    paper_setting("", paper_spec("resnet22", "mnist", 1e-3, 1024)),
+    paper_setting("", paper_spec("resnet22", "mnist", 1e-4, 1024, noise="different")),
     FULL_RESNET,
-    paper_setting("resnet22, mnist, lr 1e-4, B=1024, 20/80, different noise",
-                  paper_spec("resnet22", "mnist", 1e-4, 1024, shift="label_imbalance", noise="different")),
+    paper_setting("", paper_spec("resnet22", "mnist", 1e-4, 1024, shift="label_imbalance", noise="different")),
     FULL_INDEPENDENT,
 )
 """Unstable and stable pairs of MLP L3 (Table VI) and ResNet22 (Table VII), and C2b's pair."""
@@ -178,7 +181,7 @@ def _spearman(predicted: list[float], measured: list[float]) -> dict:
     return {"rho": float(rho), "p_one_sided": float(p_value), "n": len(measured)}
 
 
-@pytest.mark.parametrize("row", B3_ROWS, ids=lambda r: r.tier)
+@pytest.mark.parametrize("row", B3_ROWS, ids=lambda r: r.id)
 def test_b3_curvature_ranks_midpoint_barriers(row, claim):
     context = claim.context
     pairs, layers = [], []
