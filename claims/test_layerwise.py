@@ -61,7 +61,7 @@ READINGS = {
     "midpoint": "every single-layer mixture at λ = ½ (either base)",
     "grid": "every layer's barrier over the λ grid (max over λ and both bases)",
 }
-READING_LABELS = {"midpoint": "layers at λ = ½", "grid": "layers over the λ grid"}
+READING_LABELS = {"midpoint": "layers at the midpoint", "grid": "layers over the grid"}
 SMOKE_LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """λ grid of the smoke tier's layer-wise pass (the full tier uses the run's 11-point grid)."""
 SMOKE_ANALOGUE = ("the suite's unstable MLP L3 smoke pairs on the bundled MNIST sample (C1 and C2b analogues); "
