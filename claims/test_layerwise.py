@@ -21,6 +21,7 @@ endpoint form over the pairs with a barrier (measured midpoint barrier > 0) are 
 they are.
 """
 
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -55,6 +56,7 @@ READINGS = {
     "midpoint": "every single-layer mixture at λ = ½ (either base)",
     "grid": "every layer's barrier over the λ grid (max over λ and both bases)",
 }
+READING_LABELS = {"midpoint": "layers at the midpoint", "grid": "layers over the grid"}
 SMOKE_LAMBDAS = (0.0, 0.25, 0.5, 0.75, 1.0)
 """λ grid of the smoke tier's layer-wise pass (the full tier uses the run's 11-point grid)."""
 SMOKE_ANALOGUE = ("the suite's unstable MLP L3 smoke pairs on the bundled MNIST sample (C1 and C2b analogues); "
@@ -65,7 +67,8 @@ def _b2_row(tier: str, setting, reading: str) -> ClaimRow:
     scope = ", on every seed" if tier == "smoke" else " (means over seeds)"
     expectation = (f"test set: whole-network barrier ≥ {BARRIER_PRESENT:g} and {READINGS[reading]} "
                    f"< {LAYER_SHARE:g} × the whole network's barrier{scope}")
-    return ClaimRow("B2", B2_TITLE, B2_SECTION, tier, (setting,), expectation, analogue=SMOKE_ANALOGUE if tier == "smoke" else "")
+    labelled = replace(setting, label=f"{setting.label}; {READING_LABELS[reading]}")
+    return ClaimRow("B2", B2_TITLE, B2_SECTION, tier, (labelled,), expectation, analogue=SMOKE_ANALOGUE if tier == "smoke" else "")
 
 
 SMOKE_INPUT_LAYER_FINDING = (

@@ -40,7 +40,7 @@ def layer_heat_maps(label: str, runs: list[dict]) -> plt.Figure:
         first = runs[0][name]
         rows = ["whole network", *first["layers"]]
         per_run = np.array([[run[name]["full_barrier"], *run[name]["barriers"]] for run in runs]).T
-        _heat(ax_runs, per_run, rows, [f"seed {run['seed']}" for run in runs], f"{name}: barrier per layer and run")
+        _heat(ax_runs, per_run, rows, [f"seed {run['seed']}" for run in runs], f"{name}: barrier over the λ grid, per layer and run")
         into_a = np.mean([np.array(run[name]["loss"])[0] - run[name]["reference"] for run in runs], axis=0)
         full = np.mean([np.array(run[name]["full_loss"]) - run[name]["reference"] for run in runs], axis=0)
         _heat(ax_lambda, np.vstack([full, into_a]), rows, [f"{lam:g}" for lam in first["lambdas"]],
