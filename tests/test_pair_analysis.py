@@ -13,7 +13,8 @@ from lmc_bench.pair_analysis import layerwise_summary, midpoint_barrier, predict
 from lmc_bench.report import build_report
 from lmc_bench.store import ResultsStore
 
-SPEC = RunSpec(model="mlp_l1_bn", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(lr=1e-2, batch_size=64, epochs=2))
+SPEC = RunSpec(model="mlp_l1_bn", data=DataSpec(dataset="digits_bundled"), train=TrainSpec(lr=1e-2, batch_size=64, epochs=2),
+               engine="fast")
 
 
 @pytest.fixture(scope="module")
