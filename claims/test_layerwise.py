@@ -72,14 +72,14 @@ def _b2_row(tier: str, setting, reading: str) -> ClaimRow:
 
 
 SMOKE_INPUT_LAYER_FINDING = (
-    "not reproduced at smoke scale: at λ = ½ the input layer alone (worse base) lies 1.6-5.8 above ½(L_A + L_B) on "
-    "the test set, about as high as or higher than the whole network's barrier (0.77-2.0), on every seed (on one seed "
-    "the output layer mixed into Θ_A reaches 10.7); the two middle layers stay at or below 0.16"
+    "not reproduced at smoke scale: at λ = ½ a single layer (the input layer on four seeds, the output layer on one, "
+    "worse base) lies 1.15-2.71 above ½(L_A + L_B) on the test set, as high as or higher than the whole network's "
+    "barrier (0.83-1.22), on every seed"
 )
 SMOKE_GRID_FINDING = (
     "not reproduced at smoke scale: over the λ grid the single-layer paths climb far above the whole network's barrier "
-    "towards λ = 1, where one layer is taken whole from the other model: largest layer barrier 8.8-56 (shared init, "
-    "lr 1.5e-2; whole network 0.77-2.0) and 3.7-6.3 (independent init; whole network 0.81-1.06), on every seed"
+    "towards λ = 1, where one layer is taken whole from the other model: largest layer barrier 10.3-18.5 (shared init, "
+    "lr 1.5e-2; whole network 0.83-1.22) and 3.8-5.2 (independent init; whole network 0.67-0.97), on every seed"
 )
 
 
