@@ -15,17 +15,12 @@ import time
 from typing import Iterable
 
 import torch
-import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
 from .config import RunSpec
-from .models import build_model, model_info
+from .flops import model_flops
 
 DATASET_SIZES = {"mnist": (60_000, 10_000), "fashion_mnist": (60_000, 10_000), "cifar10": (50_000, 10_000)}
 """(training, test) images of the full-size datasets; other datasets are counted by loading them."""
-
-COUNTING_BATCH = 8
-"""Images in the batch whose FLOPs are counted (FLOPs grow linearly with the batch)."""
 
 CPU_ENGINE_EFFICIENCY = 0.4
 """Fraction of the fp32 matmul rate a training run reaches on a CPU: the fast engine's MLP stacks
@@ -35,24 +30,11 @@ reach 34-43 % at B = 32 and 78-94 % at B = 1024, the naive engine's ResNet10 50-
 MATMUL_SIZE = 1024
 
 
-@functools.lru_cache(maxsize=None)
 def flops_per_image(model: str, dataset: str) -> tuple[float, float]:
-    """(training forward + backward, evaluation forward) FLOPs per image, counted once per
-    model and dataset."""
-    info = model_info(model, dataset)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        net = build_model(model, dataset)
-        x = torch.randn(COUNTING_BATCH, info["in_channels"], *info["image_size"])
-        y = torch.randint(0, info["n_classes"], (COUNTING_BATCH,))
-    net.train()
-    with FlopCounterMode(display=False) as counter:
-        F.nll_loss(net(x), y).backward()
-    train = counter.get_total_flops() / COUNTING_BATCH
-    net.eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        net(x)
-    return train, counter.get_total_flops() / COUNTING_BATCH
+    """(training forward + backward, evaluation forward) FLOPs per image, counted once per model
+    and dataset by :func:`lmc_bench.flops.model_flops`."""
+    counted = model_flops(model, dataset)
+    return counted.train_step, counted.forward
 
 
 @functools.lru_cache(maxsize=None)
