@@ -20,6 +20,20 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=lambda r: r.id)
+L3_BN_SLOW_FINDING = (
+    "not reproduced on Fashion-MNIST (docs/results/b4-fashion-mnist/, CPU, five seeds): MLP L3 with BN at lr 1e-3, "
+    "B=32 stays stable, Δ -2.68 ± 0.87 pp and barrier 0.038 ± 0.013, where the paper's MNIST row is unstable "
+    "(-16.29 ± 6.35 pp, barrier 0.39 ± 0.1); the other eight rows follow MNIST"
+)
+FINDINGS = {("mlp_l3_bn", 1e-3, 32): L3_BN_SLOW_FINDING}
+
+
+def _param(row: ClaimRow):
+    spec = row.settings[0].spec
+    finding = FINDINGS.get((spec.model, spec.train.lr, spec.train.batch_size))
+    return pytest.param(row, marks=pytest.mark.xfail(reason=finding, raises=AssertionError, strict=True)) if finding else row
+
+
+@pytest.mark.parametrize("row", [_param(r) for r in ROWS], ids=lambda r: r.id)
 def test_b4_fashion_mnist_follows_mnist(row, claim):
     claim.expect_verdict(claim.measure(row.settings[0]), row.verdict)
