@@ -36,7 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lmc_bench.config import RunSpec  # noqa: E402
-from lmc_bench.cost import estimate_training_flops, matmul_rate  # noqa: E402
+from lmc_bench.cost import estimate_training_flops, matmul_rate, synchronize  # noqa: E402
 from lmc_bench.models import build_model, count_parameters  # noqa: E402
 from lmc_bench.store import ResultsStore  # noqa: E402
 
@@ -46,11 +46,6 @@ MATMUL_REPEATS = 10
 BANDWIDTH_MEGABYTES = 256
 BANDWIDTH_REPEATS = 5
 BREAKDOWN_STEPS = 30
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def measure_bandwidth(device: torch.device, megabytes: int = BANDWIDTH_MEGABYTES, repeats: int = BANDWIDTH_REPEATS) -> float:

@@ -21,6 +21,7 @@ from torch.func import functional_call, vmap
 from torch.utils.flop_counter import FlopCounterMode
 
 from lmc_bench.config import RunSpec, TrainSpec
+from lmc_bench.cost import synchronize
 from lmc_bench.data.prepare import PreparedData
 from lmc_bench.engine.fast import Member, make_optimizer, train_stack
 from lmc_bench.engine.stacked import stack_models
@@ -33,11 +34,6 @@ CONV_ROUNDS = 2
 CONV_SUBSET = 128
 CONV_TEST = 100
 STEP_ROUNDS = 20
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
 
 MLP_CASES = [
     (1, 32, "same"),

@@ -26,10 +26,11 @@ from pathlib import Path
 import torch
 
 from .config import DataSpec, RunSpec, TrainSpec
+from .cost import synchronize
 from .data.prepare import PreparedData
 from .flops import SplitSizes, group_steps, run_work
 from .models.registry import DATASET_SHAPES
-from .store import _write_json_atomic
+from .store import write_json_atomic
 
 CALIBRATION_DIR = "calibration"
 SMALL = ("mlp_l1", "mnist", 32, 16)
@@ -101,17 +102,17 @@ def calibrate(results_dir: str | Path, device: str | torch.device) -> Calibratio
         specs = [spec.replace(seed=s) for s in seeds]
         train_pairs(specs, _synthetic_data(dataset, batch), device)  # warm-up: allocations, kernel selection
         data = _synthetic_data(dataset, batch * steps)
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         train_pairs(specs, data, device)
-        _synchronize(device)
+        synchronize(device)
         seconds = time.perf_counter() - start
         sizes = SplitSizes(batch * steps, batch * steps, 2 * batch * steps, TEST_IMAGES)
         timings.append((group_steps(specs, sizes), run_work(spec, sizes).flops * len(specs), seconds))
     step_seconds, flop_rate = fit_speed(*timings)
     calibration = Calibration(device_key(device), device_name(device), step_seconds, flop_rate, torch.__version__,
                               time.strftime("%Y-%m-%d"))
-    _write_json_atomic(calibration_dir(results_dir) / f"{calibration.device_key}.json", asdict(calibration))
+    write_json_atomic(calibration_dir(results_dir) / f"{calibration.device_key}.json", asdict(calibration))
     return calibration
 
 
@@ -137,8 +138,3 @@ def _synthetic_data(dataset: str, n: int) -> PreparedData:
     y = torch.randint(0, shape.n_classes, (2 * n,), generator=generator)
     return PreparedData(train_x=x, train_y=y, subset_a=torch.arange(n), subset_b=torch.arange(n, 2 * n),
                         test_x=x[:TEST_IMAGES], test_y=y[:TEST_IMAGES])
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)

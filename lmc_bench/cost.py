@@ -70,20 +70,25 @@ def estimate_training_flops(spec: RunSpec, subset_sizes: tuple[int, int] | None 
     return epochs * trained * train_flops + (2 * epochs * test_size + path_images) * eval_flops
 
 
+def synchronize(device: torch.device) -> None:
+    """Wait for the work queued on ``device`` (a no-op on the CPU), so that a timer reads finished work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 @functools.lru_cache(maxsize=None)
 def matmul_rate(device: str = "cpu", size: int = MATMUL_SIZE, repeats: int = 5) -> float:
     """Best fp32 FLOP/s of a square ``size`` matmul on ``device`` (measured once per process)."""
     device = torch.device(device)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     a = torch.randn(size, size, device=device)
     b = torch.randn(size, size, device=device)
     a @ b
     best = float("inf")
     for _ in range(repeats):
-        sync()
+        synchronize(device)
         start = time.perf_counter()
         a @ b
-        sync()
+        synchronize(device)
         best = min(best, time.perf_counter() - start)
     return 2 * size**3 / best
 

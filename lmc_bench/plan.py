@@ -49,9 +49,9 @@ class _RowCollector:
             self.errors.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
 
     def pytest_collection_finish(self, session):
-        from .pytest_plugin import _row
+        from .pytest_plugin import claim_row_of
 
-        self.rows = [(item.nodeid, row) for item in session.items if (row := _row(item)) is not None]
+        self.rows = [(item.nodeid, row) for item in session.items if (row := claim_row_of(item)) is not None]
 
 
 def collect_claim_rows(selection: Sequence[str] = ()) -> list[tuple[str, ClaimRow]]:

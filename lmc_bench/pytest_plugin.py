@@ -68,7 +68,7 @@ def pytest_collection_modifyitems(config, items):
     ``-k`` / ``-m`` deselection, so both see these marks."""
     registered = {line.split(":")[0] for line in config.getini("markers")}
     for item in items:
-        row = _row(item)
+        row = claim_row_of(item)
         if row is None:
             continue
         if row.claim not in registered:
@@ -81,7 +81,8 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker("slow")
 
 
-def _row(item) -> ClaimRow | None:
+def claim_row_of(item) -> ClaimRow | None:
+    """The :class:`ClaimRow` a collected claim test is parametrized with (None for other tests)."""
     callspec = getattr(item, "callspec", None)
     row = callspec.params.get("row") if callspec else None
     return row if isinstance(row, ClaimRow) else None
@@ -105,7 +106,7 @@ def claim_context(request) -> ClaimContext:
 def claim(request, claim_context):
     """The claim test's recorder: ``claim.measure(setting)`` trains (or reads) all seeds of a setting,
     records paper vs measured numbers, and returns the measurement."""
-    row = _row(request.node)
+    row = claim_row_of(request.node)
     if row is None:
         raise pytest.UsageError("the 'claim' fixture needs a parameter named 'row' holding a ClaimRow")
     skip_reason = claim_context.missing_requirements(row)
@@ -140,7 +141,7 @@ def pytest_runtest_setup(item):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    row = _row(item)
+    row = claim_row_of(item)
     if row is None:
         return report
     final = (report.when == "call") or (report.when == "setup" and not report.passed)

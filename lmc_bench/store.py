@@ -55,7 +55,9 @@ def honour_umask(path: Path) -> None:
     path.chmod((0o777 if path.is_dir() else 0o666) & ~current_umask())
 
 
-def _write_json_atomic(path: Path, payload: dict) -> None:
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write ``payload`` as JSON to ``path`` through a temporary file and a rename: a reader sees
+    the old file or the new one, never part of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -187,7 +189,7 @@ class ResultsStore:
             honour_umask(tmp / TENSORS_FILE)
             record = {**record, "spec": spec.to_dict(), "spec_json": canonical_json(spec), "hash": spec_hash(spec),
                       "tensors_sha256": file_sha256(tmp / TENSORS_FILE)}
-            _write_json_atomic(tmp / RECORD_FILE, record)
+            write_json_atomic(tmp / RECORD_FILE, record)
             if final.exists():
                 shutil.rmtree(final)
             os.replace(tmp, final)
@@ -221,7 +223,7 @@ class ResultsStore:
         yield from self.read_records()[0]
 
     def save_claim(self, key: str, outcome: dict) -> None:
-        _write_json_atomic(self.claims_dir / f"{key}.json", outcome)
+        write_json_atomic(self.claims_dir / f"{key}.json", outcome)
 
     def claim_outcome(self, key: str) -> dict | None:
         """The stored outcome of one claim test (None when there is none or it cannot be read)."""
