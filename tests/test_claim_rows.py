@@ -69,6 +69,23 @@ def test_trends_and_verdicts_are_checked_values():
         Trend("barrier", "smaller")
     with pytest.raises(ValueError):
         ClaimRow("C1", "t", "IV", "smoke", (), "e", verdict="stabil")
+    single = (paper_setting("", paper_spec("mlp_l1", "mnist", 1e-3, 32)),)
+    with pytest.raises(ValueError, match="comparison"):
+        ClaimRow("C6", "t", "IV", "smoke", single, "e", baseline_verdict="stable")
+    with pytest.raises(ValueError):
+        ClaimRow("C6", "t", "IV", "smoke", single * 2, "e", baseline_verdict="unstabel")
+
+
+def test_a_setting_that_keeps_a_default_is_named_by_it():
+    """A one-factor comparison whose first setting is the default (centred inputs, 50/50 split) names
+    it, rather than leaving an empty part ("B64--vs-unit01")."""
+    centred, unit = (paper_setting("", paper_spec("mlp_l1", "mnist", 1e-3, 64, normalization=n)) for n in ("centered", "unit"))
+    assert settings_id([centred, unit]) == "mlp_l1-mnist-lr1e-3-B64-centred-vs-unit01"
+    balanced, imbalanced = (paper_setting("", paper_spec("mlp_l1", "mnist", 3e-3, 64, shift=s, noise="different"))
+                            for s in ("covariate", "label_imbalance"))
+    assert settings_id([balanced, imbalanced]) == "mlp_l1-mnist-lr3e-3-B64-diff-noise-split50-50-vs-split20-80"
+    models = [paper_setting("", paper_spec(m, "mnist", 1e-3, 32)) for m in ("mlp_l1", "mlp_l3")]
+    assert settings_id(models) == "mnist-lr1e-3-B32-mlp_l1-vs-mlp_l3"
 
 
 def test_paper_tables_agree_where_they_overlap():
@@ -107,3 +124,57 @@ def test_labels_are_uniform(claim_tests):
     for test in claim_tests:
         for setting in test.row.settings:
             assert re.match(r"^[a-z0-9_]+, [a-z0-9_]+, lr [0-9.e-]+, B=\d+", setting.label), setting.label
+
+
+def _given(setting, deltas, barriers, control_flat=True):
+    from lmc_bench.claims import Measurement
+
+    def records(ds, bs):
+        return [{"metrics": {"delta": d, "barrier": b, "barrier_frankle": b}, "spec": {"seed": i}, "hash": str(i)}
+                for i, (d, b) in enumerate(zip(ds, bs))]
+
+    zeros = [0.0] * len(deltas)
+    control = Measurement(setting, records(zeros, zeros if control_flat else [0.5] * len(deltas)))
+    return Measurement(setting, records(deltas, barriers), control=control)
+
+
+def _one_factor_row():
+    settings = tuple(smoke_setting("", paper_spec(m, "mnist_bundled", 1e-2, 64, normalization="unit"), ("cifar10", 1e-3, 1024))
+                     for m in ("mlp_l3", "mlp_l3_bn"))
+    return ClaimRow("C6", "t", "IV-G", "smoke", settings, "e", baseline_verdict="unstable", verdict="stable",
+                    trends=(Trend("barrier", "lower", every_seed=True),))
+
+
+def _recorder(row):
+    from lmc_bench.claims import ClaimContext, ClaimRecorder
+
+    return ClaimRecorder(ClaimContext("smoke", False, None, None), row)
+
+
+def test_a_one_factor_row_checks_its_premise_first():
+    """expect_row: the baseline verdict (with its flat control), then the trends, then the verdict;
+    a comparison whose premise fails stops there, so it cannot pass for the wrong reason."""
+    row = _one_factor_row()
+    recorder = _recorder(row)
+    recorder.expect_row([_given(row.settings[0], [-10.0, -8.0], [0.5, 0.6]), _given(row.settings[1], [-1.0, -2.0], [0.1, 0.1])])
+    assert [c["passed"] for c in recorder.outcome["checks"]] == [True, True, True, True]
+    assert "is unstable" in recorder.outcome["checks"][0]["description"]
+    assert "control is flat" in recorder.outcome["checks"][1]["description"]
+
+    recorder = _recorder(row)
+    with pytest.raises(AssertionError, match="is unstable"):
+        recorder.expect_row([_given(row.settings[0], [-1.0, -8.0], [0.5, 0.6]), _given(row.settings[1], [-1.0, -2.0], [0.1, 0.1])])
+    assert len(recorder.outcome["checks"]) == 1
+
+    recorder = _recorder(row)
+    with pytest.raises(AssertionError, match="control is flat"):
+        recorder.expect_row([_given(row.settings[0], [-10.0, -8.0], [0.5, 0.6], control_flat=False),
+                             _given(row.settings[1], [-1.0, -2.0], [0.1, 0.1])])
+
+    recorder = _recorder(row)
+    with pytest.raises(AssertionError, match="barrier lower"):
+        recorder.expect_row([_given(row.settings[0], [-10.0, -8.0], [0.5, 0.6]), _given(row.settings[1], [-1.0, -2.0], [0.1, 0.7])])
+
+    recorder = _recorder(row)
+    with pytest.raises(AssertionError, match="is stable"):
+        recorder.expect_row([_given(row.settings[0], [-10.0, -8.0], [0.5, 0.6]), _given(row.settings[1], [-1.0, -6.0], [0.1, 0.1])])
