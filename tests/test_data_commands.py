@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from fixtures.formats import random_images, write_cifar10_root, write_idx_folder, write_torchvision_idx_root
+from fixtures.formats import write_cifar10_root, write_idx_folder, write_torchvision_idx_root
 from lmc_bench import cli
 from lmc_bench.data.download import DownloadError, download
 from lmc_bench.data.status import CORRUPT, FOUND, MISSING, dataset_status
@@ -25,16 +25,6 @@ def offline(monkeypatch):
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket.socket, "connect", refuse)
-
-
-@pytest.fixture(scope="module")
-def idx_parts():
-    return random_images(40, (28, 28), seed=0), random_images(20, (28, 28), seed=1)
-
-
-@pytest.fixture(scope="module")
-def cifar_parts():
-    return random_images(50, (3, 32, 32), seed=2), random_images(20, (3, 32, 32), seed=3)
 
 
 @pytest.mark.parametrize("name, display, manual", [

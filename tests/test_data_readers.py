@@ -30,18 +30,6 @@ from lmc_bench.data.roots import resolve_idx_folder
 IDX_DATASETS = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 
 
-@pytest.fixture(scope="module")
-def idx_parts():
-    """(train, test) parts of a tiny 28x28 dataset: 40 and 20 images."""
-    return random_images(40, (28, 28), seed=0), random_images(20, (28, 28), seed=1)
-
-
-@pytest.fixture(scope="module")
-def cifar_parts():
-    """(train, test) parts of a tiny CIFAR-10: 50 and 20 images, 3 x 32 x 32."""
-    return random_images(50, (3, 32, 32), seed=2), random_images(20, (3, 32, 32), seed=3)
-
-
 def tree_snapshot(root: Path) -> list[tuple[str, int, int]]:
     """Every entry under ``root`` with its size and modification time."""
     return sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*"))
